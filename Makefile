@@ -1,0 +1,59 @@
+# Atoll — build, test, lint, bench, demo.
+# Area-specific targets live in mk/*.mk (one file per area) and are included here.
+
+GO            ?= go
+STATICCHECK   ?= $(shell $(GO) env GOPATH)/bin/staticcheck
+WIRE          ?= $(shell $(GO) env GOPATH)/bin/wire
+STATICCHECK_VERSION := v0.8.2
+WIRE_VERSION  := v0.7.0
+DATA_DIR      ?= $(CURDIR)/.demo
+PKGS          := ./...
+
+.PHONY: all build test test-short lint fmt vet staticcheck bench demo ci generate tools
+
+all: build
+
+build:
+	$(GO) build $(PKGS)
+
+## test: unit + integration tests with the race detector (real peers where installed).
+test:
+	$(GO) test -race -count=1 -timeout 40m $(PKGS)
+
+## test-short: fast unit tests only.
+test-short:
+	$(GO) test -short -count=1 $(PKGS)
+
+tools:
+	@test -x $(STATICCHECK) || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	@test -x $(WIRE) || $(GO) install github.com/google/wire/cmd/wire@$(WIRE_VERSION)
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+staticcheck: tools
+	$(STATICCHECK) $(PKGS)
+
+lint: fmt vet staticcheck
+
+## generate: regenerate wire_gen.go files.
+generate: tools
+	cd examples/systemcontroller && $(WIRE) gen .
+
+## bench: Go benchmarks plus the scale runs, each side by side with its peer.
+bench: bench-go $(BENCH_TARGETS)
+
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 60m $(PKGS)
+
+## demo: the reference System Controller with its embedded store and a simulated fleet.
+demo:
+	$(GO) run ./examples/systemcontroller --data-dir $(DATA_DIR) --listen 127.0.0.1:8119 --demo
+
+ci: lint test
+
+include $(wildcard mk/*.mk)
