@@ -1,0 +1,371 @@
+package redfish
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stmcginnis/gofish"
+	"github.com/stmcginnis/gofish/schemas"
+	"golang.org/x/sync/semaphore"
+)
+
+// Endpoint is where a BMC answers and how to log in.
+type Endpoint struct {
+	// Address is the BMC's base URL ("https://10.0.0.5") or host[:port]
+	// (https is assumed).
+	Address  string
+	Username string
+	Password string
+}
+
+// AuthMode chooses how the client authenticates.
+type AuthMode int
+
+const (
+	// AuthSession creates a Redfish session and falls back to basic auth
+	// when the BMC offers no session service (the default).
+	AuthSession AuthMode = iota
+	// AuthBasic sends HTTP basic credentials with every request.
+	AuthBasic
+)
+
+// Options tunes a Client. The zero value is valid: TLS verified against the
+// system roots, a silent logger, no metrics, four requests in flight.
+type Options struct {
+	// Logger receives the client's logs, each with a "bmc" attribute.
+	// Nil means silence.
+	Logger *slog.Logger
+	// Registerer receives the client's metrics. Nil means none. Several
+	// clients may share one registerer.
+	Registerer prometheus.Registerer
+	// RootCAs verifies the BMC's certificate; nil means the system roots.
+	RootCAs *x509.CertPool
+	// InsecureSkipVerify turns certificate verification off. BMCs often
+	// carry self-signed certificates; prefer RootCAs.
+	InsecureSkipVerify bool
+	// Auth chooses sessions (default) or basic auth.
+	Auth AuthMode
+	// MaxConcurrent bounds the requests in flight to this BMC (default 4).
+	MaxConcurrent int
+	// RequestTimeout bounds one HTTP attempt (default 30s).
+	RequestTimeout time.Duration
+	// RetryInitial, RetryMax and RetryElapsed shape the exponential backoff
+	// (with jitter) between attempts on transient failures (defaults 500ms,
+	// 10s, 2m). RetryAttempts caps the attempts per request (default 6).
+	RetryInitial  time.Duration
+	RetryMax      time.Duration
+	RetryElapsed  time.Duration
+	RetryAttempts int
+	// PollInterval is the period of power-state and task polling (default 2s).
+	PollInterval time.Duration
+	// SettleDelay overrides the vendor's settle delays when non-zero; a
+	// negative value removes them.
+	SettleDelay time.Duration
+	// Vendor forces a quirks-table entry instead of detecting it.
+	Vendor Vendor
+	// SystemID picks the system when the BMC manages several (the last
+	// path element of its URI); empty means the first.
+	SystemID string
+	// WrapTransport, when set, wraps the HTTP transport (for tracing or
+	// request accounting).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
+}
+
+// withDefaults returns a copy of o with defaults filled in.
+func (o Options) withDefaults() Options {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.MaxConcurrent <= 0 {
+		o.MaxConcurrent = 4
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = 30 * time.Second
+	}
+	if o.RetryInitial <= 0 {
+		o.RetryInitial = 500 * time.Millisecond
+	}
+	if o.RetryMax <= 0 {
+		o.RetryMax = 10 * time.Second
+	}
+	if o.RetryElapsed <= 0 {
+		o.RetryElapsed = 2 * time.Minute
+	}
+	if o.RetryAttempts <= 0 {
+		o.RetryAttempts = 6
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 2 * time.Second
+	}
+	return o
+}
+
+// Client is a Redfish connection to one BMC. It is safe for concurrent use;
+// every method takes the context that bounds it and returns per-call
+// results only.
+type Client struct {
+	ep      Endpoint
+	opts    Options
+	log     *slog.Logger
+	api     *gofish.APIClient
+	metrics *metrics
+	http    *http.Client
+
+	// topo is discovered once (system, manager, vendor, media slot) and
+	// then only read; mu guards its lazy filling.
+	mu   sync.Mutex
+	topo topology
+}
+
+// topology is where the BMC keeps what the client drives. It describes the
+// BMC, not any call, and does not change while the BMC runs.
+type topology struct {
+	systemURI  string
+	managerURI string
+	vendor     Vendor
+	q          quirks
+	mediaURI   string
+	// resetTarget and resetTypes come from the system's Reset action.
+	resetTarget string
+	resetTypes  []string
+}
+
+var _ BMC = (*Client)(nil)
+
+// opKey carries the operation name to the transport for metrics.
+type opKey struct{}
+
+func opFrom(ctx context.Context) string {
+	if op, ok := ctx.Value(opKey{}).(string); ok {
+		return op
+	}
+	return "other"
+}
+
+// Dial connects to the BMC at ep, logs in and discovers the system it
+// manages. Close logs out.
+func Dial(ctx context.Context, ep Endpoint, opts Options) (*Client, error) {
+	opts = opts.withDefaults()
+	if !strings.HasPrefix(ep.Address, "http://") && !strings.HasPrefix(ep.Address, "https://") {
+		ep.Address = "https://" + ep.Address
+	}
+	ep.Address = strings.TrimRight(ep.Address, "/")
+	c := &Client{
+		ep:   ep,
+		opts: opts,
+		log:  opts.Logger.With("bmc", ep.Address),
+	}
+	var err error
+	if c.metrics, err = newMetrics(opts.Registerer); err != nil {
+		return nil, err
+	}
+	c.http = &http.Client{Transport: c.transport()}
+
+	ctx = context.WithValue(ctx, opKey{}, "dial")
+	if err := c.login(ctx); err != nil {
+		c.http.CloseIdleConnections()
+		return nil, err
+	}
+	if err := c.discover(ctx); err != nil {
+		c.Close(ctx)
+		return nil, err
+	}
+	c.log.Debug("connected", "vendor", c.topo.vendor, "system", c.topo.systemURI)
+	return c, nil
+}
+
+// transport builds the HTTP transport: verified TLS unless told otherwise,
+// the per-BMC request limit, and metrics.
+func (c *Client) transport() http.RoundTripper {
+	tlsConf := &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		RootCAs:            c.opts.RootCAs,
+		InsecureSkipVerify: c.opts.InsecureSkipVerify, //nolint:gosec // explicit opt-out
+	}
+	var rt http.RoundTripper = &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:     tlsConf,
+		TLSHandshakeTimeout: 10 * time.Second,
+		MaxIdleConnsPerHost: c.opts.MaxConcurrent,
+		MaxConnsPerHost:     c.opts.MaxConcurrent,
+		IdleConnTimeout:     90 * time.Second,
+		ForceAttemptHTTP2:   true,
+	}
+	if c.opts.WrapTransport != nil {
+		rt = c.opts.WrapTransport(rt)
+	}
+	return &limitedTransport{
+		next:    rt,
+		sem:     semaphore.NewWeighted(int64(c.opts.MaxConcurrent)),
+		metrics: c.metrics,
+	}
+}
+
+// limitedTransport bounds the requests in flight to one BMC and counts them.
+type limitedTransport struct {
+	next    http.RoundTripper
+	sem     *semaphore.Weighted
+	metrics *metrics
+}
+
+func (t *limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := t.sem.Acquire(req.Context(), 1); err != nil {
+		return nil, err
+	}
+	defer t.sem.Release(1)
+	resp, err := t.next.RoundTrip(req)
+	code := "error"
+	if err == nil {
+		code = fmt.Sprint(resp.StatusCode)
+	}
+	t.metrics.request(opFrom(req.Context()), req.Method, code)
+	return resp, err
+}
+
+// login connects gofish: a session when the BMC offers one, else basic auth.
+func (c *Client) login(ctx context.Context) error {
+	conf := gofish.ClientConfig{
+		Endpoint:              c.ep.Address,
+		Username:              c.ep.Username,
+		Password:              c.ep.Password,
+		HTTPClient:            c.http,
+		NoModifyTransport:     true,
+		ReuseConnections:      true,
+		MaxConcurrentRequests: int64(c.opts.MaxConcurrent),
+		BasicAuth:             c.opts.Auth == AuthBasic,
+	}
+	return c.retry(ctx, "login", func(ctx context.Context) error {
+		api, err := gofish.ConnectContext(ctx, conf)
+		if err != nil && !conf.BasicAuth && sessionUnsupported(err) {
+			c.log.Debug("session service unavailable, using basic auth", "err", err)
+			conf.BasicAuth = true
+			api, err = gofish.ConnectContext(ctx, conf)
+		}
+		if err != nil {
+			return err
+		}
+		c.api = api
+		return nil
+	})
+}
+
+// sessionUnsupported reports whether a failed session login means "no
+// session service here" (as opposed to bad credentials).
+func sessionUnsupported(err error) bool {
+	var se *schemas.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.HTTPReturnedStatusCode {
+	case 0, http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusNotImplemented, http.StatusBadRequest:
+		return true
+	}
+	return false
+}
+
+// Close logs out of the BMC's session, if any, and closes idle connections.
+func (c *Client) Close(ctx context.Context) {
+	if c.api == nil {
+		return
+	}
+	ctx = context.WithValue(ctx, opKey{}, "logout")
+	if s, err := c.api.GetSession(); err == nil {
+		if err := c.gf(ctx).Service.DeleteSession(s.ID); err != nil {
+			c.log.Debug("logout failed", "err", err)
+		}
+	}
+	c.http.CloseIdleConnections()
+}
+
+// Vendor reports the quirks-table entry in use.
+func (c *Client) Vendor() Vendor {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.topo.vendor
+}
+
+// retry runs one step of an operation with backoff on transient failures.
+// fn receives a context carrying op and bounded by RequestTimeout. The
+// returned error is an *Error naming the BMC and op.
+func (c *Client) retry(ctx context.Context, op string, fn func(ctx context.Context) error) error {
+	ctx = context.WithValue(ctx, opKey{}, op)
+	b := backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(c.opts.RetryInitial),
+		backoff.WithMaxInterval(c.opts.RetryMax),
+		backoff.WithMaxElapsedTime(c.opts.RetryElapsed),
+	)
+	attempts := 0
+	var last error
+	err := backoff.Retry(func() error {
+		attempts++
+		actx, cancel := context.WithTimeout(ctx, c.opts.RequestTimeout)
+		defer cancel()
+		err := fn(actx)
+		if err == nil {
+			return nil
+		}
+		last = err
+		if !transient(ctx, err) || attempts >= c.opts.RetryAttempts {
+			return backoff.Permanent(err)
+		}
+		c.metrics.retry(op)
+		c.log.Debug("retrying", "op", op, "attempt", attempts, "err", err)
+		return err
+	}, backoff.WithContext(b, ctx))
+	if err == nil {
+		return nil
+	}
+	if last == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+		last = err
+	}
+	e := c.newError(ctx, op, attempts, last)
+	if e.kind == nil && transient(context.Background(), last) {
+		e.kind = ErrUnavailable
+	}
+	c.metrics.failure(op, e)
+	c.log.Warn("operation failed", "op", op, "attempts", attempts, "status", e.StatusCode, "err", e.Message)
+	return e
+}
+
+// gf returns the gofish client bound to ctx.
+func (c *Client) gf(ctx context.Context) *gofish.APIClient {
+	return c.api.WithContext(ctx)
+}
+
+// settle returns the vendor's delay d unless Options.SettleDelay overrides it.
+func (c *Client) settle(d time.Duration) time.Duration {
+	switch {
+	case c.opts.SettleDelay < 0:
+		return 0
+	case c.opts.SettleDelay > 0:
+		return c.opts.SettleDelay
+	}
+	return d
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,190 @@
+package redfish_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/atoll-edge/atoll/redfish"
+	"github.com/google/go-cmp/cmp"
+)
+
+const mockupDir = "testdata/mockups"
+
+// serveMockup serves a DMTF mockup folder read-only: GET of a resource
+// path answers its index.json, anything else 404 or 405. It counts the
+// requests it answers.
+func serveMockup(t *testing.T, dir string) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		if r.Method != http.MethodGet {
+			w.Header().Set("Allow", "GET")
+			http.Error(w, `{"error":{"code":"Base.1.0.OperationNotAllowed","message":"read-only mockup"}}`, http.StatusMethodNotAllowed)
+			return
+		}
+		rel := strings.TrimPrefix(strings.TrimSuffix(r.URL.Path, "/"), "/redfish/v1")
+		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(rel), "index.json"))
+		if err != nil {
+			http.Error(w, `{"error":{"code":"Base.1.0.ResourceMissingAtURI","message":"no such resource"}}`, http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(b)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &n
+}
+
+// readJSON decodes a mockup resource.
+func readJSON(t *testing.T, dir, rel string) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(strings.TrimPrefix(rel, "/redfish/v1")), "index.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func str(m map[string]any, k string) string {
+	s, _ := m[k].(string)
+	return s
+}
+
+func members(m map[string]any) []string {
+	var out []string
+	ms, _ := m["Members"].([]any)
+	for _, x := range ms {
+		out = append(out, x.(map[string]any)["@odata.id"].(string))
+	}
+	return out
+}
+
+func link(m map[string]any, k string) string {
+	l, _ := m[k].(map[string]any)
+	s, _ := l["@odata.id"].(string)
+	return s
+}
+
+// wantInventory derives the expected inventory from the mockup's files,
+// independently of the client.
+func wantInventory(t *testing.T, dir string) redfish.HostInventory {
+	sysURI := members(readJSON(t, dir, "/redfish/v1/Systems"))[0]
+	sys := readJSON(t, dir, sysURI)
+	inv := redfish.HostInventory{
+		Vendor:       redfish.VendorGeneric,
+		Manufacturer: str(sys, "Manufacturer"),
+		Model:        str(sys, "Model"),
+		SerialNumber: str(sys, "SerialNumber"),
+		SKU:          str(sys, "SKU"),
+		UUID:         str(sys, "UUID"),
+		BIOSVersion:  str(sys, "BiosVersion"),
+		PowerState:   redfish.PowerState(str(sys, "PowerState")),
+	}
+	if nics := link(sys, "EthernetInterfaces"); nics != "" {
+		for _, n := range members(readJSON(t, dir, nics)) {
+			nic := readJSON(t, dir, n)
+			mac := str(nic, "MACAddress")
+			if mac == "" {
+				mac = str(nic, "PermanentMACAddress")
+			}
+			if mac != "" {
+				inv.MACAddresses = append(inv.MACAddresses, strings.ToUpper(mac))
+			}
+		}
+	}
+	links, _ := sys["Links"].(map[string]any)
+	if mb, _ := links["ManagedBy"].([]any); len(mb) > 0 {
+		inv.BMCFirmware = str(readJSON(t, dir, mb[0].(map[string]any)["@odata.id"].(string)), "FirmwareVersion")
+	}
+	return inv
+}
+
+func mockups(t *testing.T) []string {
+	t.Helper()
+	ents, err := os.ReadDir(mockupDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		if e.IsDir() {
+			out = append(out, e.Name())
+		}
+	}
+	if len(out) < 6 {
+		t.Fatalf("found %d mockups in %s, want the 6 DMTF ones", len(out), mockupDir)
+	}
+	return out
+}
+
+// TestMockupInventory reads every DMTF mockup's inventory through gofish
+// and compares it with the mockup's own files. The mockups are read-only,
+// so the session POST is refused and the client falls back to basic auth.
+func TestMockupInventory(t *testing.T) {
+	for _, name := range mockups(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			dir := filepath.Join(mockupDir, name)
+			srv, _ := serveMockup(t, dir)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			c, err := redfish.Dial(ctx, redfish.Endpoint{Address: srv.URL, Username: "u", Password: "p"}, redfish.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close(ctx)
+			got, err := c.Inventory(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := wantInventory(t, dir)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("inventory (-want +got):\n%s", diff)
+			}
+			if got.Manufacturer == "" || got.SerialNumber == "" {
+				t.Errorf("inventory lacks identity: %+v", got)
+			}
+			ps, err := c.PowerState(ctx)
+			if err != nil || ps != want.PowerState {
+				t.Errorf("PowerState = %q, %v; want %q", ps, err, want.PowerState)
+			}
+
+			// Media: the mockup either has a CD/DVD slot or says so.
+			st, err := c.MediaStatus(ctx)
+			switch {
+			case errors.Is(err, redfish.ErrNoVirtualMedia):
+				var e *redfish.Error
+				if !errors.As(err, &e) || e.BMC != srv.URL {
+					t.Errorf("ErrNoVirtualMedia without the BMC named: %v", err)
+				}
+			case err != nil:
+				t.Fatal(err)
+			default:
+				slot := readJSON(t, dir, st.Slot)
+				types, _ := slot["MediaTypes"].([]any)
+				var cd bool
+				for _, ty := range types {
+					cd = cd || ty == "CD" || ty == "DVD"
+				}
+				inserted, _ := slot["Inserted"].(bool)
+				if !cd || st.Inserted != inserted || st.Image != str(slot, "Image") {
+					t.Errorf("MediaStatus = %+v, slot file says types %v inserted %v image %q", st, types, inserted, str(slot, "Image"))
+				}
+			}
+		})
+	}
+}
