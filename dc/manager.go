@@ -1,0 +1,631 @@
+package dc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Options configure a Manager. The zero value is usable: no logging, no
+// metrics, the real clock, no phases (an added subcloud goes straight to
+// complete), no events. NewManager fills defaults on a copy.
+type Options struct {
+	// Logger receives structured logs; nil discards them.
+	Logger *slog.Logger
+	// Registerer receives the Manager's metrics; nil registers nothing.
+	Registerer prometheus.Registerer
+	// Clock stamps created-at, updated-at and log entries; nil is the real clock.
+	Clock Clock
+	// Sealer encrypts BMC passwords before they reach the Store. Without
+	// one, install values carrying a password are refused.
+	Sealer Sealer
+	// Install, Bootstrap and Config run the deploy phases. A nil phase is
+	// skipped: no Install → start at bootstrap, no Bootstrap → complete
+	// after install, no Config → complete after bootstrap.
+	Install, Bootstrap, Config Phase
+	// Events receives state changes; nil publishes nothing.
+	Events Publisher
+	// MaxConcurrentDeploys bounds the phases running at once (default 100).
+	MaxConcurrentDeploys int
+}
+
+// DefaultMaxConcurrentDeploys is the default Options.MaxConcurrentDeploys.
+const DefaultMaxConcurrentDeploys = 100
+
+func (o Options) withDefaults() Options {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Clock == nil {
+		o.Clock = realClock{}
+	}
+	if o.MaxConcurrentDeploys <= 0 {
+		o.MaxConcurrentDeploys = DefaultMaxConcurrentDeploys
+	}
+	return o
+}
+
+// Manager owns the subcloud lifecycle: validation, the deploy-status state
+// machine, revisions, secret sealing, the deploy pipeline and events. It
+// persists through a Store and is safe for concurrent use.
+type Manager struct {
+	store   Store
+	opts    Options
+	log     *slog.Logger
+	metrics *managerMetrics
+
+	// writeMu serialises the check-then-write of operations that change the
+	// fleet index keys (names, subnets): add, rename, delete.
+	writeMu sync.Mutex
+
+	fleet *fleetIndex
+
+	loadMu sync.Mutex
+	loaded bool
+
+	mu      sync.Mutex
+	closed  bool
+	workers map[int64]*deployWorker
+	wg      sync.WaitGroup
+	base    context.Context
+	stop    context.CancelCauseFunc
+	sem     chan struct{}
+}
+
+// NewManager returns a Manager persisting through store. The store stays
+// the caller's: Close does not close it.
+func NewManager(store Store, opts Options) (*Manager, error) {
+	if store == nil {
+		return nil, errors.New("dc: NewManager: nil Store")
+	}
+	o := opts.withDefaults()
+	m := &Manager{
+		store:   store,
+		opts:    o,
+		log:     o.Logger,
+		fleet:   newFleetIndex(),
+		workers: make(map[int64]*deployWorker),
+		sem:     make(chan struct{}, o.MaxConcurrentDeploys),
+	}
+	m.base, m.stop = context.WithCancelCause(context.Background())
+	met, err := newManagerMetrics(o.Registerer, m.fleet)
+	if err != nil {
+		return nil, err
+	}
+	m.metrics = met
+	return m, nil
+}
+
+// load rebuilds the fleet index from the Store once.
+func (m *Manager) load(ctx context.Context) error {
+	m.mu.Lock()
+	closed := m.closed
+	m.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	m.loadMu.Lock()
+	defer m.loadMu.Unlock()
+	if m.loaded {
+		return nil
+	}
+	all, err := m.store.ListSubclouds(ctx)
+	if err != nil {
+		return fmt.Errorf("dc: load subclouds: %w", err)
+	}
+	m.fleet.reset(all)
+	m.loaded = true
+	return nil
+}
+
+// Close stops the deploy workers, waiting for their phases to return.
+// Subclouds whose phase was interrupted keep their in-progress deploy
+// status, so that Start on the next Manager resumes them.
+func (m *Manager) Close() error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed = true
+	m.mu.Unlock()
+	m.stop(ErrClosed)
+	m.wg.Wait()
+	m.metrics.unregister()
+	return nil
+}
+
+func (m *Manager) now() time.Time { return m.opts.Clock.Now().UTC() }
+
+func (m *Manager) publish(ctx context.Context, t EventType, s *Subcloud, prev string) {
+	if m.opts.Events == nil || s == nil {
+		return
+	}
+	m.opts.Events.Publish(ctx, Event{Type: t, Subcloud: *s.Clone(), Time: m.now(), Previous: prev})
+}
+
+// publishDiff publishes the events implied by a change from before to after.
+func (m *Manager) publishDiff(ctx context.Context, before, after *Subcloud) {
+	if before.DeployStatus != after.DeployStatus {
+		m.publish(ctx, DeployStatusChanged, after, string(before.DeployStatus))
+	}
+	if before.Availability != after.Availability {
+		m.publish(ctx, AvailabilityChanged, after, string(before.Availability))
+	}
+	if before.ManagementState != after.ManagementState {
+		t := SubcloudUnmanaged
+		if after.ManagementState == Managed {
+			t = SubcloudManaged
+		}
+		m.publish(ctx, t, after, string(before.ManagementState))
+	}
+	if before.SyncStatus() != after.SyncStatus() {
+		m.publish(ctx, EndpointChanged, after, string(before.SyncStatus()))
+	}
+}
+
+// maxCASAttempts bounds the re-read-and-retry loop of one mutation; each
+// conflict means another writer succeeded, so progress is made.
+const maxCASAttempts = 64
+
+// mutate applies fn to the current record and stores it with
+// compare-and-swap, re-reading and re-applying fn on ErrConflict.
+func (m *Manager) mutate(ctx context.Context, id int64, fn func(s *Subcloud) error) (after, before *Subcloud, err error) {
+	for attempt := 1; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		cur, err := m.store.GetSubcloud(ctx, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		before = cur.Clone()
+		if err := fn(cur); err != nil {
+			return nil, nil, err
+		}
+		cur.UpdatedAt = m.now()
+		next, err := m.store.UpdateSubcloud(ctx, cur)
+		if errors.Is(err, ErrConflict) && attempt < maxCASAttempts {
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		m.fleet.put(next)
+		m.publishDiff(ctx, before, next)
+		return next, before, nil
+	}
+}
+
+// lookup resolves a ref: all digits is an ID, anything else a name.
+func (m *Manager) lookup(ctx context.Context, ref string) (*Subcloud, error) {
+	if err := m.load(ctx); err != nil {
+		return nil, err
+	}
+	if id, ok := parseID(ref); ok {
+		return m.store.GetSubcloud(ctx, id)
+	}
+	return m.store.GetSubcloudByName(ctx, ref)
+}
+
+func parseID(ref string) (int64, bool) {
+	if ref == "" {
+		return 0, false
+	}
+	for _, c := range ref {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+	}
+	id, err := strconv.ParseInt(ref, 10, 64)
+	return id, err == nil
+}
+
+// AddRequest is a request to add a subcloud.
+type AddRequest struct {
+	// Bootstrap holds the subcloud's name and networks (required).
+	Bootstrap *BootstrapValues
+	// BootstrapAddress is where the bootstrap phase reaches the subcloud.
+	BootstrapAddress netip.Addr
+	// Install, when set, makes the deploy start with the install phase.
+	// Its BMCPassword is plaintext here and sealed before storage.
+	Install *InstallValues
+	// Group is a group name or ID; empty is the Default group.
+	Group string
+	// Description and Location override the bootstrap values' when set.
+	Description, Location string
+	// Release is the software version to deploy.
+	Release string
+}
+
+// AddSubcloud validates req, stores the new subcloud (unmanaged, offline,
+// deploy status creating) and starts its deploy pipeline in the background.
+// The returned subcloud is as stored, before the pipeline moves it on.
+func (m *Manager) AddSubcloud(ctx context.Context, req AddRequest) (*Subcloud, error) {
+	if err := m.load(ctx); err != nil {
+		return nil, err
+	}
+	if req.Bootstrap == nil {
+		return nil, &ValidationError{Field: "bootstrap_values", Reason: "required"}
+	}
+	s, err := subcloudFromRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	group, err := m.resolveGroup(ctx, req.Group)
+	if err != nil {
+		return nil, err
+	}
+	s.GroupID = group.ID
+	if req.Install != nil {
+		if err := validateInstall(req.Install); err != nil {
+			return nil, err
+		}
+		sealed, err := m.sealInstall(req.Install)
+		if err != nil {
+			return nil, err
+		}
+		s.Install = sealed
+	}
+	deploy, err := Transition(NotDeployed, OpCreate)
+	if err != nil {
+		return nil, err
+	}
+	now := m.now()
+	s.DeployStatus = deploy
+	s.ManagementState = Unmanaged
+	s.Availability = Offline
+	s.CreatedAt, s.UpdatedAt = now, now
+	for _, t := range DefaultEndpointTypes() {
+		s.Endpoints = append(s.Endpoints, EndpointStatus{EndpointType: t, SyncStatus: SyncUnknown})
+	}
+
+	m.writeMu.Lock()
+	if err := m.fleet.check(s); err != nil {
+		m.writeMu.Unlock()
+		return nil, err
+	}
+	created, err := m.store.CreateSubcloud(ctx, s)
+	if err == nil {
+		m.fleet.put(created)
+	}
+	m.writeMu.Unlock()
+	if errors.Is(err, ErrAlreadyExists) {
+		return nil, &ValidationError{Field: "name", Reason: "already used by", Conflict: s.Name, also: ErrAlreadyExists}
+	}
+	if err != nil {
+		return nil, err
+	}
+	m.log.InfoContext(ctx, "subcloud added", "subcloud", created.Name, "id", created.ID, "group", group.Name)
+	m.publish(ctx, SubcloudAdded, created, "")
+	if err := m.launch(created.ID); err != nil {
+		return nil, err
+	}
+	return created, nil
+}
+
+func (m *Manager) sealInstall(v *InstallValues) (*InstallValues, error) {
+	c := v.Clone()
+	if c.BMCPassword == "" {
+		return c, nil
+	}
+	if m.opts.Sealer == nil {
+		return nil, errors.New("dc: no Sealer configured: refusing to store a BMC password")
+	}
+	sealed, err := m.opts.Sealer.Seal([]byte(c.BMCPassword))
+	if err != nil {
+		return nil, err
+	}
+	c.BMCPassword = ""
+	c.SealedBMCPassword = sealed
+	return c, nil
+}
+
+// openInstall returns install values with the BMC password in plaintext.
+func (m *Manager) openInstall(v *InstallValues) (*InstallValues, error) {
+	c := v.Clone()
+	if c == nil || len(c.SealedBMCPassword) == 0 {
+		return c, nil
+	}
+	if m.opts.Sealer == nil {
+		return nil, errors.New("dc: no Sealer configured: cannot open the BMC password")
+	}
+	pt, err := m.opts.Sealer.Open(c.SealedBMCPassword)
+	if err != nil {
+		return nil, err
+	}
+	c.BMCPassword = string(pt)
+	c.SealedBMCPassword = nil
+	return c, nil
+}
+
+// Subcloud returns the subcloud named by ref (all digits: an ID, anything
+// else: a name), or ErrNotFound.
+func (m *Manager) Subcloud(ctx context.Context, ref string) (*Subcloud, error) {
+	return m.lookup(ctx, ref)
+}
+
+// Subclouds lists subclouds ordered by ID, narrowed by opts.
+func (m *Manager) Subclouds(ctx context.Context, opts ...ListOption) ([]*Subcloud, error) {
+	if err := m.load(ctx); err != nil {
+		return nil, err
+	}
+	var lo listOptions
+	for _, o := range opts {
+		o(&lo)
+	}
+	all, err := m.store.ListSubclouds(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !lo.hasGroup {
+		return all, nil
+	}
+	out := all[:0]
+	for _, s := range all {
+		if s.GroupID == lo.group {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// UpdateRequest changes fields of a subcloud; nil fields stay unchanged.
+type UpdateRequest struct {
+	// ManagementState manages or unmanages the subcloud (see Manage).
+	ManagementState *ManagementState
+	// Force skips the deploy-status and availability checks of manage.
+	Force                 bool
+	Description, Location *string
+	Name                  *string
+	Group                 *string
+	Install               *InstallValues
+}
+
+// UpdateSubcloud applies req to the subcloud named by ref. A rename needs
+// the subcloud unmanaged; install values are validated and sealed.
+func (m *Manager) UpdateSubcloud(ctx context.Context, ref string, req UpdateRequest) (*Subcloud, error) {
+	cur, err := m.lookup(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	var groupID int64
+	if req.Group != nil {
+		g, err := m.resolveGroup(ctx, *req.Group)
+		if err != nil {
+			return nil, err
+		}
+		groupID = g.ID
+	}
+	var install *InstallValues
+	if req.Install != nil {
+		if err := validateInstall(req.Install); err != nil {
+			return nil, err
+		}
+		if install, err = m.sealInstall(req.Install); err != nil {
+			return nil, err
+		}
+	}
+	if req.Name != nil && *req.Name != cur.Name {
+		if err := validateName(*req.Name); err != nil {
+			return nil, err
+		}
+		m.writeMu.Lock()
+		defer m.writeMu.Unlock()
+		if err := m.fleet.checkName(*req.Name, cur.ID); err != nil {
+			return nil, err
+		}
+	}
+	s, _, err := m.mutate(ctx, cur.ID, func(s *Subcloud) error {
+		if req.Name != nil && *req.Name != s.Name {
+			if s.ManagementState != Unmanaged {
+				return &StateError{State: DeployStatus(s.ManagementState), Op: OpUpdate, Kind: "management"}
+			}
+			s.Name = *req.Name
+		}
+		if req.Description != nil {
+			s.Description = *req.Description
+		}
+		if req.Location != nil {
+			s.Location = *req.Location
+		}
+		if req.Group != nil {
+			s.GroupID = groupID
+		}
+		if install != nil {
+			s.Install = install.Clone()
+		}
+		return nil
+	})
+	if errors.Is(err, ErrAlreadyExists) {
+		return nil, &ValidationError{Field: "name", Reason: "already used by", Conflict: *req.Name, also: ErrAlreadyExists}
+	}
+	if err != nil {
+		return nil, err
+	}
+	m.log.InfoContext(ctx, "subcloud updated", "subcloud", s.Name, "id", s.ID)
+	if req.ManagementState != nil {
+		switch *req.ManagementState {
+		case Managed:
+			return m.Manage(ctx, strconv.FormatInt(s.ID, 10), req.Force)
+		case Unmanaged:
+			return m.Unmanage(ctx, strconv.FormatInt(s.ID, 10))
+		default:
+			return nil, &ValidationError{Field: "management-state", Reason: fmt.Sprintf("%q is not managed or unmanaged", *req.ManagementState)}
+		}
+	}
+	return s, nil
+}
+
+// Manage sets the subcloud managed. It needs deploy status complete and
+// availability online unless force.
+func (m *Manager) Manage(ctx context.Context, ref string, force bool) (*Subcloud, error) {
+	cur, err := m.lookup(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	s, _, err := m.mutate(ctx, cur.ID, func(s *Subcloud) error {
+		if s.ManagementState == Managed {
+			return &StateError{State: DeployStatus(s.ManagementState), Op: OpManage, Kind: "management"}
+		}
+		if !force {
+			if _, err := Transition(s.DeployStatus, OpManage); err != nil {
+				return err
+			}
+			if s.Availability != Online {
+				return &StateError{State: DeployStatus(s.Availability), Op: OpManage, Kind: "availability"}
+			}
+		}
+		s.ManagementState = Managed
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	m.log.InfoContext(ctx, "subcloud managed", "subcloud", s.Name, "force", force)
+	return s, nil
+}
+
+// Unmanage sets the subcloud unmanaged and every endpoint's sync status
+// unknown.
+func (m *Manager) Unmanage(ctx context.Context, ref string) (*Subcloud, error) {
+	cur, err := m.lookup(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	s, _, err := m.mutate(ctx, cur.ID, func(s *Subcloud) error {
+		if s.ManagementState != Managed {
+			return &StateError{State: DeployStatus(s.ManagementState), Op: OpUnmanage, Kind: "management"}
+		}
+		if _, err := Transition(s.DeployStatus, OpUnmanage); err != nil {
+			return err
+		}
+		s.ManagementState = Unmanaged
+		for i := range s.Endpoints {
+			s.Endpoints[i].SyncStatus = SyncUnknown
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	m.log.InfoContext(ctx, "subcloud unmanaged", "subcloud", s.Name)
+	return s, nil
+}
+
+// DeleteSubcloud deletes the subcloud and its deploy log. It needs the
+// subcloud unmanaged, offline and with no deploy operation in progress.
+// It returns the subcloud as it was.
+func (m *Manager) DeleteSubcloud(ctx context.Context, ref string) (*Subcloud, error) {
+	cur, err := m.lookup(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	m.writeMu.Lock()
+	defer m.writeMu.Unlock()
+	for attempt := 1; ; attempt++ {
+		if cur.ManagementState != Unmanaged {
+			return nil, &StateError{State: DeployStatus(cur.ManagementState), Op: OpDelete, Kind: "management"}
+		}
+		if cur.Availability != Offline {
+			return nil, &StateError{State: DeployStatus(cur.Availability), Op: OpDelete, Kind: "availability"}
+		}
+		if _, err := Transition(cur.DeployStatus, OpDelete); err != nil {
+			return nil, err
+		}
+		if m.running(cur.ID) {
+			return nil, &StateError{State: cur.DeployStatus, Op: OpDelete}
+		}
+		err := m.store.DeleteSubcloud(ctx, cur.ID, cur.Revision)
+		if errors.Is(err, ErrConflict) && attempt < maxCASAttempts {
+			if cur, err = m.store.GetSubcloud(ctx, cur.ID); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		m.fleet.remove(cur.ID)
+		m.log.InfoContext(ctx, "subcloud deleted", "subcloud", cur.Name, "id", cur.ID)
+		m.publish(ctx, SubcloudDeleted, cur, "")
+		return cur, nil
+	}
+}
+
+// DeployLog returns the subcloud's deploy log in order.
+func (m *Manager) DeployLog(ctx context.Context, ref string) ([]LogEntry, error) {
+	cur, err := m.lookup(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return m.store.DeployLog(ctx, cur.ID)
+}
+
+// SetAvailability records an audit result. Going offline sets every
+// endpoint's sync status unknown.
+func (m *Manager) SetAvailability(ctx context.Context, id int64, a Availability) (*Subcloud, error) {
+	if a != Online && a != Offline {
+		return nil, &ValidationError{Field: "availability-status", Reason: fmt.Sprintf("%q is not online or offline", a)}
+	}
+	if err := m.load(ctx); err != nil {
+		return nil, err
+	}
+	cur, err := m.store.GetSubcloud(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if cur.Availability == a {
+		return cur, nil
+	}
+	s, before, err := m.mutate(ctx, id, func(s *Subcloud) error {
+		s.Availability = a
+		if a == Offline {
+			for i := range s.Endpoints {
+				s.Endpoints[i].SyncStatus = SyncUnknown
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if before.Availability != s.Availability {
+		m.log.InfoContext(ctx, "subcloud availability changed", "subcloud", s.Name, "from", before.Availability, "to", s.Availability)
+	}
+	return s, nil
+}
+
+// SetEndpointStatus records the sync status of one endpoint, adding the
+// endpoint type if the subcloud does not have it yet.
+func (m *Manager) SetEndpointStatus(ctx context.Context, id int64, endpoint string, st SyncStatus) (*Subcloud, error) {
+	switch st {
+	case InSync, OutOfSync, SyncUnknown:
+	default:
+		return nil, &ValidationError{Field: "sync_status", Reason: fmt.Sprintf("%q is not in-sync, out-of-sync or unknown", st)}
+	}
+	if endpoint == "" {
+		return nil, &ValidationError{Field: "endpoint_type", Reason: "required"}
+	}
+	if err := m.load(ctx); err != nil {
+		return nil, err
+	}
+	s, _, err := m.mutate(ctx, id, func(s *Subcloud) error {
+		for i := range s.Endpoints {
+			if s.Endpoints[i].EndpointType == endpoint {
+				s.Endpoints[i].SyncStatus = st
+				return nil
+			}
+		}
+		s.Endpoints = append(s.Endpoints, EndpointStatus{EndpointType: endpoint, SyncStatus: st})
+		return nil
+	})
+	return s, err
+}
