@@ -1,0 +1,3 @@
+package dhcpd_test
+
+func runHelper() bool { return false }
