@@ -27,10 +27,13 @@ type BootController interface {
 type MediaController interface {
 	// MediaStatus reports what the virtual CD/DVD slot holds.
 	MediaStatus(ctx context.Context) (MediaStatus, error)
-	// InsertMedia attaches the image at imageURL to the virtual CD/DVD slot.
+	// InsertMedia attaches the image at imageURL to the virtual CD/DVD slot
+	// and returns once the slot reports it attached. Inserting the image
+	// already attached does nothing; another image is ejected first.
 	InsertMedia(ctx context.Context, imageURL string) error
-	// EjectMedia detaches whatever the virtual CD/DVD slot holds. Ejecting an
-	// empty slot is not an error.
+	// EjectMedia detaches whatever the virtual CD/DVD slot holds and
+	// returns once the slot reports it empty. Ejecting an empty slot does
+	// nothing.
 	EjectMedia(ctx context.Context) error
 }
 

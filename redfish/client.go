@@ -69,6 +69,9 @@ type Options struct {
 	RetryAttempts int
 	// PollInterval is the period of power-state and task polling (default 2s).
 	PollInterval time.Duration
+	// MediaTimeout bounds the wait for the media slot to report an insert
+	// or eject (default 2m).
+	MediaTimeout time.Duration
 	// SettleDelay overrides the vendor's settle delays when non-zero; a
 	// negative value removes them.
 	SettleDelay time.Duration
@@ -107,6 +110,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = 2 * time.Second
+	}
+	if o.MediaTimeout <= 0 {
+		o.MediaTimeout = 2 * time.Minute
 	}
 	return o
 }

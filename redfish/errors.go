@@ -2,6 +2,7 @@ package redfish
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -117,6 +118,10 @@ func transient(ctx context.Context, err error) bool {
 			return false // gofish's own failure, not an HTTP answer
 		}
 		return se.HTTPReturnedStatusCode >= 500 && se.HTTPReturnedStatusCode != http.StatusNotImplemented
+	}
+	var certErr *tls.CertificateVerificationError
+	if errors.As(err, &certErr) {
+		return false
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||

@@ -289,19 +289,20 @@ func (c *Client) setBoot(ctx context.Context, sys *schemas.ComputerSystem, o Boo
 	if o.Enabled == "" {
 		o.Enabled = BootOnce
 	}
-	target := q.bootTargetFor(o.Target)
+	mode := o.Mode
+	if mode == "" {
+		mode = BootMode(sys.Boot.BootSourceOverrideMode)
+	}
+	target := q.bootTargetFor(o.Target, mode)
 	if allowed := sys.Boot.AllowableBootSourceOverrideTargetValues; len(allowed) > 0 && o.Target != BootNone &&
 		!slices.Contains(allowed, schemas.BootSource(target)) {
 		return c.fail(op, fmt.Errorf("%w: boot target %s", ErrUnsupported, target))
 	}
 	modeDiffers := o.Mode != "" && string(o.Mode) != string(sys.Boot.BootSourceOverrideMode)
-	if cur := c.bootOf(sys); cur.Target == o.Target && cur.Enabled == o.Enabled && !modeDiffers {
+	if cur := c.bootOf(sys); string(sys.Boot.BootSourceOverrideTarget) == target && cur.Enabled == o.Enabled && !modeDiffers {
 		return nil // already set
 	}
 	var patches []map[string]any
-	if q.bootEnabledFirst && string(sys.Boot.BootSourceOverrideEnabled) != string(o.Enabled) {
-		patches = append(patches, map[string]any{"BootSourceOverrideEnabled": string(o.Enabled)})
-	}
 	main := map[string]any{"BootSourceOverrideTarget": target, "BootSourceOverrideEnabled": string(o.Enabled)}
 	switch {
 	case o.Mode != "" && q.bootModeInPatch:
@@ -469,7 +470,36 @@ func (c *Client) insertMedia(ctx context.Context, vm *schemas.VirtualMedia, imag
 	if err != nil {
 		return err
 	}
+	if err := c.waitMedia(ctx, op, vm.ODataID, true, imageURL); err != nil {
+		return err
+	}
 	return sleep(ctx, c.settle(q.insertSettle))
+}
+
+// waitMedia polls the slot at uri until it reports the image attached
+// (inserted) or nothing attached (!inserted), for at most MediaTimeout.
+func (c *Client) waitMedia(ctx context.Context, op, uri string, inserted bool, image string) error {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.MediaTimeout)
+	defer cancel()
+	for {
+		var st MediaStatus
+		err := c.retry(ctx, op, func(ctx context.Context) error {
+			v, err := schemas.GetVirtualMedia(c.gf(ctx), uri)
+			if err == nil {
+				st = mediaStatusOf(v)
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if inserted && st.Inserted && st.Image == image || !inserted && !st.Inserted {
+			return nil
+		}
+		if err := sleep(ctx, c.opts.PollInterval); err != nil {
+			return c.fail(op, fmt.Errorf("%w: slot %s reports inserted=%t image %q: %w", ErrTimeout, uri, st.Inserted, st.Image, err))
+		}
+	}
 }
 
 // patch PATCHes uri with body (and If-Match when etag is known).
@@ -505,10 +535,16 @@ func (c *Client) ejectMedia(ctx context.Context, vm *schemas.VirtualMedia) error
 	const op = "eject-media"
 	c.log.Info("ejecting media", "image", vm.Image, "slot", vm.ODataID)
 	x := extras(vm.RawData)
+	var err error
 	if target := x.Actions["#VirtualMedia.EjectMedia"].Target; target != "" {
-		return c.action(ctx, op, target, map[string]any{})
+		err = c.action(ctx, op, target, map[string]any{})
+	} else {
+		err = c.patch(ctx, op, vm.ODataID, vm.GetETag(), map[string]any{"Image": nil, "Inserted": false})
 	}
-	return c.patch(ctx, op, vm.ODataID, vm.GetETag(), map[string]any{"Image": nil, "Inserted": false})
+	if err != nil {
+		return err
+	}
+	return c.waitMedia(ctx, op, vm.ODataID, false, "")
 }
 
 // Inventory reads the host's identity, MAC addresses and firmware versions.

@@ -33,24 +33,22 @@ type quirks struct {
 	vendor Vendor
 	// mediaSearch is the order in which the CD/DVD slot is looked for.
 	mediaSearch []mediaHome
-	// ejectBeforeInsert: InsertMedia fails while any image is attached, so
-	// eject first even when the slot looks empty-but-connected.
+	// ejectBeforeInsert: InsertMedia is refused while an image is attached
+	// (or still recorded in the slot), so eject first.
 	ejectBeforeInsert bool
-	// insertSettle: wait this long after InsertMedia before the media is
-	// usable as a boot device.
+	// insertSettle: wait this long after the slot reports the image before
+	// using it as a boot device.
 	insertSettle time.Duration
 	// powerSettle: wait this long after the host reports Off before
 	// changing boot settings or powering on again.
 	powerSettle time.Duration
-	// cdTarget is the vendor's BootSourceOverrideTarget for the virtual CD.
-	cdTarget string
+	// cdTarget and cdTargetUEFI are the vendor's BootSourceOverrideTarget
+	// for the virtual CD in Legacy and in UEFI mode.
+	cdTarget, cdTargetUEFI string
 	// bootModeInPatch: send BootSourceOverrideMode in the same PATCH as the
 	// target. When false, the mode is sent in its own PATCH and only when
 	// it differs from the current one.
 	bootModeInPatch bool
-	// bootEnabledFirst: the BMC only accepts a target change when
-	// BootSourceOverrideEnabled is sent first in its own PATCH.
-	bootEnabledFirst bool
 	// insertProtocol: send TransferProtocolType (from the URL's scheme)
 	// and TransferMethod "Stream" with InsertMedia.
 	insertProtocol bool
@@ -61,46 +59,50 @@ type quirks struct {
 
 // quirksFor returns the table entry for v. The table, in one place:
 //
-//	vendor      media slot        eject first  insert settle  power settle  CD target  boot PATCH
-//	dell-idrac  Systems, Managers yes          3s             2s            Cd         mode in its own PATCH
-//	hpe-ilo     Managers          yes          2s             2s            Cd         Enabled, then Target
-//	supermicro  Managers, Systems yes          5s             3s            UsbCd      mode with target
-//	lenovo-xcc  Managers          yes          3s             2s            Cd         mode with target
-//	openbmc     Managers          no           1s             1s            Cd         mode with target
-//	generic     Systems, Managers no           0              0             Cd         mode with target
+//	vendor      media slot         eject first  insert settle  power settle  virtual CD target  boot mode
+//	dell-idrac  Managers, Systems  yes          3s             2s            Cd                 own PATCH, if changed
+//	hpe-ilo     Managers           yes          2s             2s            Cd                 with target
+//	supermicro  Managers, Systems  yes          5s             3s            Cd; UsbCd in UEFI  with target
+//	lenovo-xcc  Managers           no           3s             2s            Cd                 with target
+//	openbmc     Systems, Managers  no           1s             1s            Cd                 with target
+//	generic     Systems, Managers  no           0              0             Cd                 with target
 //
-// Facts behind it: iDRAC 9 lists VirtualMedia under the Manager
-// (iDRAC.Embedded.1/VirtualMedia/CD) and later firmware under the System,
-// and refuses InsertMedia while an image is attached; iLO 5 keeps virtual
-// media under Managers/1/VirtualMedia and rejects a Target change unless
-// Enabled is already set; Supermicro boots its virtual CD as "UsbCd" and
-// wants the protocol with InsertMedia; Lenovo XCC and OpenBMC keep virtual
-// media under the Manager and want the transfer protocol spelled out.
+// Every vendor gets Target and Enabled in one PATCH (iLO 5 refuses one
+// without the other). Facts behind the rows: iDRAC 9 lists VirtualMedia
+// under its Manager (iDRAC.Embedded.1/VirtualMedia/CD), later firmware
+// under the System, and answers InsertMedia into an occupied slot with
+// 400; iLO 5 keeps media under Managers/1/VirtualMedia and answers 400 to
+// an insert while connected; Supermicro X12 boots its virtual CD in UEFI
+// mode only as "UsbCd" and wants the transfer protocol spelled out;
+// Lenovo XCC has no InsertMedia action (media is PATCHed) and replaces an
+// attached image; bmcweb (OpenBMC) keeps media under the System and wants
+// the transfer protocol. Polling the slot and power state makes the settle
+// delays a margin for real hardware, not a correctness device.
 func quirksFor(v Vendor) quirks {
 	switch v {
 	case VendorDell:
-		return quirks{vendor: v, mediaSearch: []mediaHome{mediaUnderSystems, mediaUnderManagers},
+		return quirks{vendor: v, mediaSearch: []mediaHome{mediaUnderManagers, mediaUnderSystems},
 			ejectBeforeInsert: true, insertSettle: 3 * time.Second, powerSettle: 2 * time.Second,
-			cdTarget: "Cd", bootModeInPatch: false, insertFlags: true}
+			cdTarget: "Cd", cdTargetUEFI: "Cd", bootModeInPatch: false, insertFlags: true}
 	case VendorHPE:
 		return quirks{vendor: v, mediaSearch: []mediaHome{mediaUnderManagers, mediaUnderSystems},
 			ejectBeforeInsert: true, insertSettle: 2 * time.Second, powerSettle: 2 * time.Second,
-			cdTarget: "Cd", bootModeInPatch: true, bootEnabledFirst: true, insertFlags: true}
+			cdTarget: "Cd", cdTargetUEFI: "Cd", bootModeInPatch: true, insertFlags: true}
 	case VendorSupermicro:
 		return quirks{vendor: v, mediaSearch: []mediaHome{mediaUnderManagers, mediaUnderSystems},
 			ejectBeforeInsert: true, insertSettle: 5 * time.Second, powerSettle: 3 * time.Second,
-			cdTarget: "UsbCd", bootModeInPatch: true, insertProtocol: true}
+			cdTarget: "Cd", cdTargetUEFI: "UsbCd", bootModeInPatch: true, insertProtocol: true}
 	case VendorLenovo:
 		return quirks{vendor: v, mediaSearch: []mediaHome{mediaUnderManagers, mediaUnderSystems},
-			ejectBeforeInsert: true, insertSettle: 3 * time.Second, powerSettle: 2 * time.Second,
-			cdTarget: "Cd", bootModeInPatch: true, insertFlags: true}
+			insertSettle: 3 * time.Second, powerSettle: 2 * time.Second,
+			cdTarget: "Cd", cdTargetUEFI: "Cd", bootModeInPatch: true, insertFlags: true}
 	case VendorOpenBMC:
-		return quirks{vendor: v, mediaSearch: []mediaHome{mediaUnderManagers, mediaUnderSystems},
+		return quirks{vendor: v, mediaSearch: []mediaHome{mediaUnderSystems, mediaUnderManagers},
 			insertSettle: time.Second, powerSettle: time.Second,
-			cdTarget: "Cd", bootModeInPatch: true, insertProtocol: true}
+			cdTarget: "Cd", cdTargetUEFI: "Cd", bootModeInPatch: true, insertProtocol: true}
 	default:
 		return quirks{vendor: VendorGeneric, mediaSearch: []mediaHome{mediaUnderSystems, mediaUnderManagers},
-			cdTarget: "Cd", bootModeInPatch: true}
+			cdTarget: "Cd", cdTargetUEFI: "Cd", bootModeInPatch: true}
 	}
 }
 
@@ -128,17 +130,21 @@ func detectVendor(rootVendor, manufacturer, managerModel string) Vendor {
 	return VendorGeneric
 }
 
-// bootTargetFor translates a portable target to the vendor's spelling.
-func (q quirks) bootTargetFor(t BootTarget) string {
-	if t == BootCd {
-		return q.cdTarget
+// bootTargetFor translates a portable target to the vendor's spelling for
+// the firmware mode the host will boot in.
+func (q quirks) bootTargetFor(t BootTarget, mode BootMode) string {
+	if t != BootCd {
+		return string(t)
 	}
-	return string(t)
+	if mode == BootUEFI {
+		return q.cdTargetUEFI
+	}
+	return q.cdTarget
 }
 
 // bootTargetFrom translates a vendor's target back to the portable one.
 func (q quirks) bootTargetFrom(s string) BootTarget {
-	if s == q.cdTarget {
+	if s == q.cdTarget || s == q.cdTargetUEFI {
 		return BootCd
 	}
 	return BootTarget(s)
