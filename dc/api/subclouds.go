@@ -215,9 +215,6 @@ func installValues(f *form) (*dc.InstallValues, error) {
 	if pw != "" {
 		in.BMCPassword = pw
 	}
-	if in.BMCPassword == "" {
-		return nil, badRequest(CodeInvalidValue, "bmc_password", "bmc_password: required with install_values")
-	}
 	return in, nil
 }
 
