@@ -1,3 +1,0 @@
-package dhcpd_test
-
-func runHelper() bool { return false }
