@@ -46,6 +46,9 @@ var (
 	// packet. An abort right after the option acknowledgement (a size probe,
 	// as OVMF sends) is a normal end and is not logged as a failure.
 	ErrClientAbort = errors.New("tftpd: client aborted the transfer")
+	// ErrClientGone reports a transfer whose client stopped listening (an
+	// ICMP port unreachable came back).
+	ErrClientGone = errors.New("tftpd: client went away")
 	// ErrShutdown reports a transfer cut short because Serve's context ended.
 	ErrShutdown = errors.New("tftpd: server shutting down")
 )

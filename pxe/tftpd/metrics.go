@@ -74,6 +74,8 @@ func reason(err error) string {
 		return "timeout"
 	case errors.Is(err, ErrClientAbort):
 		return "client_abort"
+	case errors.Is(err, ErrClientGone):
+		return "client_gone"
 	case errors.Is(err, ErrShutdown):
 		return "shutdown"
 	case errors.Is(err, ErrAccess):

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -118,9 +119,10 @@ type Server struct {
 	log  *slog.Logger
 	m    *metrics
 
-	// listen opens a transfer socket bound to local (zero: any address).
-	// Tests in this package replace it to inject loss.
-	listen func(local netip.Addr) (net.PacketConn, error)
+	// dial opens a transfer socket bound to local (zero: any address) and
+	// connected to the client. Tests in this package replace it to inject loss.
+	dial func(local netip.Addr, peer netip.AddrPort) (net.Conn, error)
+	noGSO atomic.Bool // the kernel refused UDP segmentation offload once
 
 	mu        sync.Mutex
 	active    int
@@ -146,19 +148,21 @@ func New(root fs.FS, opts Options) (*Server, error) {
 		opts:      opts,
 		log:       opts.Logger,
 		m:         m,
-		listen:    listenUDP,
+		dial:      dialUDP,
 		perClient: make(map[netip.Addr]int),
 		peers:     make(map[netip.AddrPort]struct{}),
 	}, nil
 }
 
-func listenUDP(local netip.Addr) (net.PacketConn, error) {
-	la := &net.UDPAddr{}
+// dialUDP opens a connected UDP socket: the kernel then drops datagrams from
+// anyone but the client, caches the route, and reports an ICMP port
+// unreachable (the client went away) as a read error.
+func dialUDP(local netip.Addr, peer netip.AddrPort) (net.Conn, error) {
+	var la *net.UDPAddr
 	if local.IsValid() {
-		la.IP = local.AsSlice()
-		la.Zone = local.Zone()
+		la = net.UDPAddrFromAddrPort(netip.AddrPortFrom(local, 0))
 	}
-	return net.ListenUDP("udp", la)
+	return net.DialUDP("udp", la, net.UDPAddrFromAddrPort(peer))
 }
 
 // Serve answers requests arriving on conn until ctx is done, then ends every

@@ -11,11 +11,12 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"syscall"
 	"time"
 )
 
-// transfer is one read transfer on its own socket. All its state belongs to
-// the goroutine running run.
+// transfer is one read transfer on its own connected socket. All its state
+// belongs to the goroutine running run.
 type transfer struct {
 	s     *Server
 	req   Request
@@ -23,28 +24,33 @@ type transfer struct {
 	peer  netip.AddrPort
 	local netip.Addr
 
-	conn     net.PacketConn
-	udp      *net.UDPConn // conn when it is one: allocation-free reads and writes
-	peerAddr net.Addr
+	conn net.Conn
+	udp  *net.UDPConn // conn when it is one, for segmentation offload
+	gso  bool
 
 	blksize  int
 	window   uint64 // blocks in flight
 	windowed bool   // windowsize was negotiated (RFC 7440)
+	refill   uint64 // free slots that trigger sending more
 	timeout  time.Duration
 
 	rd     io.Reader
-	ring   [][]byte // DATA packets of unacknowledged blocks, by block % window
-	filled uint64   // highest block read into ring
-	last   uint64   // the final (short) block, once read; 0 before
+	ring   []byte // DATA packets of unacknowledged blocks: slot b%window at (b%window)*stride
+	stride int    // 4 + blksize
+	lens   []int  // packet length per slot
+	filled uint64 // highest block read into ring
+	last   uint64 // the final (short) block, once read; 0 before
 	rbuf   []byte
-	sent   uint64 // file bytes sent
+	oob    []byte // UDP_SEGMENT control message
+
+	sent, pktsSent, retrans uint64 // flushed to metrics by flush
 }
 
 // run performs the transfer and records its outcome.
 func (t *transfer) run(ctx context.Context) {
 	s := t.s
 	start := time.Now()
-	conn, err := s.listen(t.local)
+	conn, err := s.dial(t.local, t.peer)
 	if err != nil {
 		s.m.failed.WithLabelValues("socket").Inc()
 		s.log.Warn("tftp transfer socket", "client", t.peer.String(), "file", t.name, "err", err)
@@ -52,12 +58,12 @@ func (t *transfer) run(ctx context.Context) {
 	}
 	t.conn = conn
 	t.udp, _ = conn.(*net.UDPConn)
-	t.peerAddr = net.UDPAddrFromAddrPort(t.peer)
+	t.gso = t.udp != nil && !s.noGSO.Load()
 	defer conn.Close()
 	// On shutdown, tell the client and close the socket: a blocked read
 	// returns at once and every later call fails.
 	stop := context.AfterFunc(ctx, func() {
-		_ = t.write(appendError(nil, CodeUndefined, "server shutting down"))
+		_, _ = conn.Write(appendError(nil, CodeUndefined, "server shutting down"))
 		_ = conn.Close()
 	})
 	defer stop()
@@ -67,15 +73,15 @@ func (t *transfer) run(ctx context.Context) {
 		defer f.Close()
 	}
 	if err = openError(f, err); err != nil {
-		e := &RequestError{Client: t.peer, Filename: t.name, Err: err}
 		s.m.refused.WithLabelValues(reason(err)).Inc()
 		s.log.Info("tftp request refused", "client", t.peer.String(), "file", t.name, "reason", reason(err), "err", err)
-		code, msg := errorPacket(e.Err)
-		_ = t.write(appendError(nil, code, msg))
+		code, msg := errorPacket(err)
+		_, _ = conn.Write(appendError(nil, code, msg))
 		return
 	}
 	s.m.started.Inc()
 	base, err := t.send(ctx, f)
+	t.flush()
 	switch {
 	case err == nil:
 		s.m.completed.Inc()
@@ -93,6 +99,13 @@ func (t *transfer) run(ctx context.Context) {
 		s.m.failed.WithLabelValues(reason(err)).Inc()
 		s.log.Warn("tftp transfer failed", "client", t.peer.String(), "file", t.name, "reason", reason(err), "err", te)
 	}
+}
+
+// flush adds the transfer's counters to the metrics.
+func (t *transfer) flush() {
+	t.s.m.bytes.Add(float64(t.sent))
+	t.s.m.retrans.Add(float64(t.retrans))
+	t.sent, t.retrans = 0, 0
 }
 
 // openError checks an opened file and maps open errors onto the sentinels.
@@ -144,88 +157,115 @@ func (t *transfer) negotiate(size int64) []Option {
 			}
 		}
 	}
+	// A client that negotiated a window acknowledges its end, freeing it
+	// all; an anticipating window slides one ACK at a time, so wait for half
+	// of it to free up and send that half in one burst.
+	t.refill = 1
+	if !t.windowed {
+		t.refill = max(1, t.window/2)
+	}
 	return ack
 }
 
 // send runs the protocol. It returns the last block acknowledged.
 func (t *transfer) send(ctx context.Context, f fs.File) (uint64, error) {
-	st, _ := f.Stat() // checked by openError
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
 	oack := t.negotiate(st.Size())
 	t.rd = bufio.NewReaderSize(f, max(64<<10, t.blksize))
 	if t.req.Mode == ModeNetascii {
 		t.rd = &netasciiReader{r: t.rd.(*bufio.Reader)}
 	}
-	t.ring = make([][]byte, t.window)
+	t.stride = 4 + t.blksize
+	t.ring = make([]byte, int(t.window)*t.stride)
+	t.lens = make([]int, t.window)
 	t.rbuf = make([]byte, 1024)
 
 	if len(oack) > 0 {
-		pkt := appendOACK(nil, oack)
-		if err := t.awaitOACK(ctx, pkt); err != nil {
+		if err := t.awaitOACK(ctx, appendOACK(nil, oack)); err != nil {
 			return 0, err
 		}
 	}
 	var (
-		base    uint64 // highest block acknowledged
-		next    uint64 = 1
-		retries int
-		rewound bool // a duplicate ACK already restarted this window
+		base     uint64 // highest block acknowledged
+		next     uint64 = 1
+		retries  int
+		rewound  bool // a duplicate ACK already restarted this window
+		progress = time.Now()
+		deadline time.Time
 	)
 	for {
 		// Fill the window.
-		for next <= base+t.window && (t.last == 0 || next <= t.last) {
-			if err := t.sendBlock(next); err != nil {
-				return base, err
+		if free := base + t.window - (next - 1); free >= t.refill || next == base+1 {
+			end := base + t.window
+			if t.last != 0 {
+				end = min(end, t.last)
 			}
-			next++
-		}
-		deadline := time.Now().Add(t.timeout)
-		if err := t.setDeadline(deadline); err != nil {
-			return base, err
-		}
-	wait:
-		for {
-			kind, blk, code, msg, err := t.recv(ctx)
-			if err != nil {
-				var ne net.Error
-				if !errors.As(err, &ne) || !ne.Timeout() {
+			if next <= end {
+				if err := t.sendBlocks(next, end); err != nil {
 					return base, err
 				}
-				if retries++; retries > t.s.opts.Retries {
-					return base, ErrTimeout
-				}
-				next = base + 1 // sendBlock counts the retransmissions
-				break wait
+				next = end + 1
 			}
-			switch kind {
-			case opERROR:
-				return base, fmt.Errorf("%w: code %d %s", ErrClientAbort, code, msg)
-			case opACK:
-				delta := uint64(blk - uint16(base))
-				switch {
-				case delta == 0:
-					// The client is missing base+1. A receiver that
-					// negotiated windowsize says so at once (RFC 7440);
-					// restart the window, once per position so that
-					// duplicates cannot multiply. Lock-step clients
-					// repeat an ACK only on their own timeout; ours
-					// handles that, and answering duplicate ACKs is the
-					// Sorcerer's Apprentice bug (RFC 1123 4.2.3.1).
-					if t.windowed && !rewound && next-1 > base {
-						rewound = true
-						next = base + 1
-						break wait
-					}
-				case delta <= next-1-base:
-					base += delta
-					retries = 0
-					rewound = false
-					if t.last != 0 && base == t.last {
-						return base, nil
-					}
-					break wait
-				}
-				// Anything else is stale or from the future: ignore.
+		}
+		// Arm the retransmission timer lazily: moving a deadline on every
+		// ACK costs more than waking up early now and then.
+		if want := progress.Add(t.timeout); deadline.Before(progress) || want.Sub(deadline) > t.timeout/8 {
+			deadline = want
+			if err := t.conn.SetReadDeadline(deadline); err != nil {
+				return base, err
 			}
+		}
+		kind, blk, code, msg, err := t.recv(ctx)
+		if err != nil {
+			var ne net.Error
+			if !errors.As(err, &ne) || !ne.Timeout() {
+				return base, err
+			}
+			if now := time.Now(); now.Before(progress.Add(t.timeout)) {
+				deadline = progress.Add(t.timeout)
+				if err := t.conn.SetReadDeadline(deadline); err != nil {
+					return base, err
+				}
+				continue
+			}
+			if retries++; retries > t.s.opts.Retries {
+				return base, ErrTimeout
+			}
+			progress = time.Now()
+			next = base + 1 // resend the window; sendBlocks counts it
+			continue
+		}
+		switch kind {
+		case opERROR:
+			return base, fmt.Errorf("%w: code %d %s", ErrClientAbort, code, msg)
+		case opACK:
+			switch delta := uint64(blk - uint16(base)); {
+			case delta == 0:
+				// The client is missing base+1. A receiver that negotiated
+				// windowsize says so at once (RFC 7440): restart the
+				// window, once per position so that duplicates cannot
+				// multiply. Lock-step clients repeat an ACK on their own
+				// timeout only; ours covers that, and answering their
+				// duplicate ACKs is the Sorcerer's Apprentice bug (RFC 1123
+				// 4.2.3.1).
+				if t.windowed && !rewound && next-1 > base {
+					rewound = true
+					progress = time.Now()
+					next = base + 1
+				}
+			case delta <= next-1-base:
+				base += delta
+				retries = 0
+				rewound = false
+				progress = time.Now()
+				if t.last != 0 && base == t.last {
+					return base, nil
+				}
+			}
+			// Anything else is stale or from the future: ignore it.
 		}
 	}
 }
@@ -238,12 +278,12 @@ func (t *transfer) awaitOACK(ctx context.Context, pkt []byte) error {
 			return ErrTimeout
 		}
 		if retries > 0 {
-			t.s.m.retrans.Inc()
+			t.retrans++
 		}
 		if err := t.write(pkt); err != nil {
 			return err
 		}
-		if err := t.setDeadline(time.Now().Add(t.timeout)); err != nil {
+		if err := t.conn.SetReadDeadline(time.Now().Add(t.timeout)); err != nil {
 			return err
 		}
 		for {
@@ -265,78 +305,118 @@ func (t *transfer) awaitOACK(ctx context.Context, pkt []byte) error {
 	}
 }
 
-// sendBlock sends block b, reading it from the file the first time.
-func (t *transfer) sendBlock(b uint64) error {
-	slot := &t.ring[b%t.window]
-	if b > t.filled {
-		if *slot == nil {
-			*slot = make([]byte, 4+t.blksize)
-		}
-		p := (*slot)[:4+t.blksize]
-		n, err := io.ReadFull(t.rd, p[4:])
-		switch {
-		case err == io.EOF || err == io.ErrUnexpectedEOF:
-			t.last = b
-		case err != nil:
-			return fmt.Errorf("tftpd: read %s: %w", t.name, err)
-		}
-		binary.BigEndian.PutUint16(p, opDATA)
-		binary.BigEndian.PutUint16(p[2:], uint16(b))
-		*slot = p[:4+n]
-		t.filled = b
-	} else {
-		t.s.m.retrans.Inc()
-	}
-	p := *slot
-	t.sent += uint64(len(p) - 4)
-	t.s.m.bytes.Add(float64(len(p) - 4))
-	return t.write(p)
+// slot returns the ring buffer of block b.
+func (t *transfer) slot(b uint64) []byte {
+	i := int(b % t.window)
+	return t.ring[i*t.stride : i*t.stride+t.stride]
 }
 
-func (t *transfer) write(p []byte) error {
-	var err error
-	if t.udp != nil {
-		_, err = t.udp.WriteToUDPAddrPort(p, t.peer)
-	} else {
-		_, err = t.conn.WriteTo(p, t.peerAddr)
+// fill reads block b from the file into its slot.
+func (t *transfer) fill(b uint64) error {
+	p := t.slot(b)
+	n, err := io.ReadFull(t.rd, p[4:])
+	switch {
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		t.last = b
+	case err != nil:
+		return fmt.Errorf("tftpd: read %s: %w", t.name, err)
 	}
+	binary.BigEndian.PutUint16(p, opDATA)
+	binary.BigEndian.PutUint16(p[2:], uint16(b))
+	t.lens[b%t.window] = 4 + n
+	t.filled = b
+	return nil
+}
+
+// sendBlocks sends blocks from..to, reading those not yet read, in as few
+// system calls as the kernel allows.
+func (t *transfer) sendBlocks(from, to uint64) error {
+	for b := from; b <= to; b++ {
+		if b > t.filled {
+			if err := t.fill(b); err != nil {
+				return err
+			}
+			if t.last != 0 && b == t.last {
+				to = b
+			}
+		} else {
+			t.retrans++
+		}
+	}
+	for b := from; b <= to; {
+		// A run of blocks contiguous in the ring, all full-size but maybe
+		// the last, goes out as one segmented datagram.
+		n := uint64(1)
+		if t.gso {
+			for b+n <= to && (b+n)%t.window != 0 && n < maxSegments &&
+				int(n+1)*t.stride <= maxGSOBytes && t.lens[(b+n-1)%t.window] == t.stride {
+				n++
+			}
+		}
+		i := int(b % t.window)
+		p := t.ring[i*t.stride : i*t.stride+int(n-1)*t.stride+t.lens[(b+n-1)%t.window]]
+		if n > 1 {
+			if err := t.writeGSO(p); err != nil {
+				return err
+			}
+		} else if err := t.write(p); err != nil {
+			return err
+		}
+		for k := b; k < b+n; k++ {
+			t.sent += uint64(t.lens[k%t.window] - 4)
+		}
+		b += n
+	}
+	return nil
+}
+
+// writeGSO sends consecutive DATA packets of t.stride bytes (the last may be
+// shorter) in one system call with UDP segmentation offload, or one by one
+// if the kernel refuses.
+func (t *transfer) writeGSO(p []byte) error {
+	if t.oob == nil {
+		t.oob = segmentControl(t.stride)
+	}
+	_, _, err := t.udp.WriteMsgUDP(p, t.oob, nil)
+	if err == nil || errors.Is(err, net.ErrClosed) {
+		return err
+	}
+	if errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.EIO) || errors.Is(err, syscall.ENOPROTOOPT) || errors.Is(err, syscall.EOPNOTSUPP) {
+		t.s.noGSO.Store(true)
+		t.gso = false
+	}
+	for len(p) > 0 {
+		n := min(len(p), t.stride)
+		if err := t.write(p[:n]); err != nil {
+			return err
+		}
+		p = p[n:]
+	}
+	return nil
+}
+
+// write sends one datagram. Send failures other than a closed socket are
+// treated as loss: the retransmission timer covers them.
+func (t *transfer) write(p []byte) error {
+	_, err := t.conn.Write(p)
 	if errors.Is(err, net.ErrClosed) {
 		return err
 	}
-	return nil // a lost datagram; the timeout will resend it
+	return nil
 }
 
-func (t *transfer) setDeadline(d time.Time) error {
-	return t.conn.SetReadDeadline(d)
-}
-
-// recv reads the next packet from the client, answering strangers with
-// ERROR 5 (RFC 1350).
+// recv reads the next ACK or ERROR from the client.
 func (t *transfer) recv(ctx context.Context) (kind uint16, blk uint16, code ErrorCode, msg string, err error) {
 	for {
-		var n int
-		var from netip.AddrPort
-		if t.udp != nil {
-			n, from, err = t.udp.ReadFromUDPAddrPort(t.rbuf)
-		} else {
-			var a net.Addr
-			n, a, err = t.conn.ReadFrom(t.rbuf)
-			from, _ = addrPort(a)
-		}
+		n, err := t.conn.Read(t.rbuf)
 		if err != nil {
 			if ctx.Err() != nil {
 				return 0, 0, 0, "", ErrShutdown
 			}
-			return 0, 0, 0, "", err
-		}
-		if from.Addr().Unmap() != t.peer.Addr() || from.Port() != t.peer.Port() {
-			pkt := appendError(nil, CodeUnknownTID, "unknown transfer ID")
-			if t.udp != nil {
-				_, _ = t.udp.WriteToUDPAddrPort(pkt, from)
-			} else {
-				_, _ = t.conn.WriteTo(pkt, net.UDPAddrFromAddrPort(from))
+			if errors.Is(err, syscall.ECONNREFUSED) {
+				return 0, 0, 0, "", fmt.Errorf("%w: %w", ErrClientGone, err)
 			}
-			continue
+			return 0, 0, 0, "", err
 		}
 		kind, blk, code, msg = parseAck(t.rbuf[:n])
 		if kind != 0 {
