@@ -255,6 +255,9 @@ func New(opts Options) (*BMC, error) {
 func (b *BMC) Close() error {
 	b.cancel()
 	b.wg.Wait()
+	if b.opts.HTTPClient == nil {
+		b.client.CloseIdleConnections()
+	}
 	return nil
 }
 

@@ -27,6 +27,16 @@ var (
 	// ErrMediaLength means the image body was shorter or longer than its
 	// Content-Length, or empty.
 	ErrMediaLength = errors.New("emulator: media length mismatch")
+	// ErrNoSuchSlot means a virtual media slot id is unknown.
+	ErrNoSuchSlot = errors.New("emulator: no such media slot")
+	// ErrBusy means a slot is settling, fetching, or (for profiles that
+	// refuse it) already holds an image.
+	ErrBusy = errors.New("emulator: busy")
+	// ErrInvalid means a request value is not allowed by the profile.
+	ErrInvalid = errors.New("emulator: invalid request")
+	// ErrConflict means the host is already in the requested power state
+	// and the profile refuses that.
+	ErrConflict = errors.New("emulator: conflict")
 )
 
 // MediaError describes a failed virtual media fetch.
@@ -56,6 +66,7 @@ const registry = "Base.1.16."
 // rfError is a Redfish error response: an HTTP status and one or more
 // registry messages. It is what every handler returns on failure.
 type rfError struct {
+	kind       error // the Go sentinel for BMC methods
 	status     int
 	msgs       []message
 	retryAfter time.Duration
@@ -69,6 +80,25 @@ type message struct {
 	Severity   string   `json:"MessageSeverity"`
 	Resolution string   `json:"Resolution"`
 	Props      []string `json:"RelatedProperties,omitempty"`
+}
+
+// goErr converts e for the Go API: wrapped in its sentinel.
+func (e *rfError) goErr() error {
+	if e == nil {
+		return nil
+	}
+	kind := e.kind
+	if kind == nil {
+		switch e.status {
+		case http.StatusConflict:
+			kind = ErrConflict
+		case http.StatusServiceUnavailable:
+			kind = ErrBusy
+		default:
+			kind = ErrInvalid
+		}
+	}
+	return fmt.Errorf("%w: %s", kind, e.Error())
 }
 
 func (e *rfError) Error() string {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"sync"
 )
 
@@ -36,6 +37,7 @@ type Member struct {
 type Fleet struct {
 	members []Member
 	pool    *x509.CertPool
+	client  *http.Client // the shared media client the fleet made, if any
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	mu      sync.Mutex
@@ -54,12 +56,14 @@ func StartFleet(ctx context.Context, opts FleetOptions) (*Fleet, error) {
 		host = "127.0.0.1"
 	}
 	tmpl := opts.Options
+	var shared *http.Client
 	if tmpl.HTTPClient == nil {
 		nets := tmpl.AllowedMediaNets
 		if nets == nil {
 			nets = defaultMediaNets()
 		}
 		tmpl.HTTPClient = NewMediaClient(nets)
+		shared = tmpl.HTTPClient
 	}
 	scheme := "http"
 	var pool *x509.CertPool
@@ -71,7 +75,7 @@ func StartFleet(ctx context.Context, opts FleetOptions) (*Fleet, error) {
 		tmpl.TLS, pool, scheme = cfg, p, "https"
 	}
 	sctx, cancel := context.WithCancel(ctx)
-	f := &Fleet{cancel: cancel, pool: pool}
+	f := &Fleet{cancel: cancel, pool: pool, client: shared}
 	for i := range opts.Count {
 		o := tmpl
 		o.Seed = tmpl.Seed + uint64(i)
@@ -120,6 +124,9 @@ func (f *Fleet) Close() error {
 		f.wg.Wait()
 		for _, m := range f.members {
 			_ = m.BMC.Close()
+		}
+		if f.client != nil {
+			f.client.CloseIdleConnections()
 		}
 	})
 	f.mu.Lock()

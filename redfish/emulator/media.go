@@ -240,28 +240,38 @@ func (b *BMC) busyLocked(s *slot, now time.Time) *rfError {
 			wait = time.Second
 		}
 		e := newErr(http.StatusServiceUnavailable, "ServiceTemporarilyUnavailable", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
-		e.retryAfter = wait
+		e.retryAfter, e.kind = wait, ErrBusy
 		return e
 	}
 	return nil
 }
 
-func (b *BMC) eject(w http.ResponseWriter, s *slot, viaPatch bool) *rfError {
+// ejectSlot detaches the image of s.
+func (b *BMC) ejectSlot(s *slot) *rfError {
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	now := b.now()
 	if e := b.busyLocked(s, now); e != nil {
-		b.mu.Unlock()
 		return e
 	}
 	if !s.inserted && s.image == "" && b.spec.profile == ProfileDell {
-		b.mu.Unlock()
-		return oemErr(http.StatusBadRequest, "IDRAC.2.8.VRM0009", "Virtual Media is detached or Virtual Media devices are already in use.")
+		e := oemErr(http.StatusBadRequest, "IDRAC.2.8.VRM0009", "Virtual Media is detached or Virtual Media devices are already in use.")
+		e.kind = ErrInvalid
+		return e
 	}
 	s.inserted, s.image, s.imageName, s.size, s.sha, s.writeProtected = false, "", "", 0, "", false
 	b.changedLocked(s, now)
-	res := b.res[s.path]
-	b.mu.Unlock()
 	b.log.Info("media ejected", "slot", s.id)
+	return nil
+}
+
+func (b *BMC) eject(w http.ResponseWriter, s *slot, viaPatch bool) *rfError {
+	if e := b.ejectSlot(s); e != nil {
+		return e
+	}
+	b.mu.RLock()
+	res := b.res[s.path]
+	b.mu.RUnlock()
 	if viaPatch {
 		b.mu.Lock()
 		b.renderLocked(res)
@@ -285,34 +295,53 @@ func (b *BMC) changedLocked(s *slot, now time.Time) {
 	b.scheduleLocked(s.settleUntil)
 }
 
-func (b *BMC) insert(w http.ResponseWriter, r *http.Request, s *slot, req insertRequest, act string) *rfError {
-	u, err := url.Parse(req.image)
+// reserveSlot checks that s can take an image now and marks it busy.
+func (b *BMC) reserveSlot(s *slot) *rfError {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if e := b.busyLocked(s, b.now()); e != nil {
+		return e
+	}
+	if s.inserted && b.spec.insertBusyStatus != 0 {
+		var e *rfError
+		if strings.HasPrefix(b.spec.insertBusyMsgID, registry) {
+			e = newErr(b.spec.insertBusyStatus, strings.TrimPrefix(b.spec.insertBusyMsgID, registry))
+		} else {
+			e = oemErr(b.spec.insertBusyStatus, b.spec.insertBusyMsgID, "Virtual Media is already connected; eject it before inserting another image.")
+		}
+		e.kind = ErrBusy
+		return e
+	}
+	s.busy = true
+	return nil
+}
+
+func (b *BMC) releaseSlot(s *slot) {
+	b.mu.Lock()
+	s.busy = false
+	b.mu.Unlock()
+}
+
+func parseImageURL(image string) (*url.URL, bool) {
+	u, err := url.Parse(image)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, false
+	}
+	return u, true
+}
+
+func (b *BMC) insert(w http.ResponseWriter, r *http.Request, s *slot, req insertRequest, act string) *rfError {
+	u, ok := parseImageURL(req.image)
+	if !ok {
 		return newErr(http.StatusBadRequest, "ActionParameterValueFormatError", req.image, "Image", act).withProps("/Image")
 	}
 	if req.proto != "" && !strings.EqualFold(req.proto, u.Scheme) {
 		return newErr(http.StatusBadRequest, "ActionParameterValueNotInList", req.proto, "TransferProtocolType", act).withProps("/TransferProtocolType")
 	}
-	b.mu.Lock()
-	now := b.now()
-	if e := b.busyLocked(s, now); e != nil {
-		b.mu.Unlock()
+	if e := b.reserveSlot(s); e != nil {
 		return e
 	}
-	if s.inserted && b.spec.insertBusyStatus != 0 {
-		b.mu.Unlock()
-		if strings.HasPrefix(b.spec.insertBusyMsgID, registry) {
-			return newErr(b.spec.insertBusyStatus, strings.TrimPrefix(b.spec.insertBusyMsgID, registry))
-		}
-		return oemErr(b.spec.insertBusyStatus, b.spec.insertBusyMsgID, "Virtual Media is already connected; eject it before inserting another image.")
-	}
-	s.busy = true
-	b.mu.Unlock()
-	release := func() {
-		b.mu.Lock()
-		s.busy = false
-		b.mu.Unlock()
-	}
+	release := func() { b.releaseSlot(s) }
 
 	// The fetch outlives the request when it turns into a task, so it runs
 	// under the BMC's context, cancelled with the request until then.
@@ -530,4 +559,52 @@ func NewMediaClient(nets []netip.Prefix) *http.Client {
 			return nil
 		},
 	}
+}
+
+func (b *BMC) slotByID(id string) *slot {
+	for _, s := range b.slots {
+		if s.id == id || s.kind == id {
+			return s
+		}
+	}
+	return nil
+}
+
+// InsertMedia inserts image into a slot directly, as an InsertMedia action
+// would but always synchronously: slot is the slot's Id, or "cd" or "usb".
+// Failures wrap ErrNoSuchSlot, ErrBusy, ErrInvalid or a *MediaError.
+func (b *BMC) InsertMedia(ctx context.Context, slotID, image string) error {
+	s := b.slotByID(slotID)
+	if s == nil {
+		return fmt.Errorf("%w: %q", ErrNoSuchSlot, slotID)
+	}
+	u, ok := parseImageURL(image)
+	if !ok {
+		return fmt.Errorf("%w: image URL %q", ErrInvalid, image)
+	}
+	if e := b.reserveSlot(s); e != nil {
+		return e.goErr()
+	}
+	req := insertRequest{image: image, inserted: true, wp: true}
+	resp, merr := b.openImage(ctx, u, req)
+	if merr != nil {
+		b.releaseSlot(s)
+		return merr
+	}
+	size, sum, merr := b.readImage(ctx, resp, image, nil)
+	if merr != nil {
+		b.releaseSlot(s)
+		return merr
+	}
+	b.commitInsert(s, req, size, sum)
+	return nil
+}
+
+// EjectMedia ejects a slot directly (slot Id, "cd" or "usb").
+func (b *BMC) EjectMedia(slotID string) error {
+	s := b.slotByID(slotID)
+	if s == nil {
+		return fmt.Errorf("%w: %q", ErrNoSuchSlot, slotID)
+	}
+	return b.ejectSlot(s).goErr()
 }

@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"sort"
@@ -170,6 +171,23 @@ func (b *BMC) resetAction(w http.ResponseWriter, r *http.Request, params map[str
 		b.opts.OnBoot(*ev)
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// Reset applies a ComputerSystem.Reset directly, as a Redfish client
+// would, calling Options.OnBoot if the host boots. Failures wrap ErrInvalid
+// (a reset type the profile does not allow) or ErrConflict.
+func (b *BMC) Reset(resetType string) error {
+	if !slices.Contains(b.spec.resetTypes, resetType) {
+		return fmt.Errorf("%w: reset type %q", ErrInvalid, resetType)
+	}
+	ev, e := b.reset(resetType)
+	if e != nil {
+		return e.goErr()
+	}
+	if ev != nil && b.opts.OnBoot != nil {
+		b.opts.OnBoot(*ev)
+	}
 	return nil
 }
 
