@@ -2,9 +2,11 @@ package dc
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 )
 
@@ -240,8 +242,8 @@ func validateInstall(v *InstallValues) error {
 			}
 		}
 	}
-	if _, err := netip.ParseAddr(v.BMCAddress); err != nil && !validHostname(v.BMCAddress) {
-		return &ValidationError{Field: "bmc_address", Reason: fmt.Sprintf("%q is neither an IP address nor a host name", v.BMCAddress)}
+	if !validBMCAddress(v.BMCAddress) {
+		return &ValidationError{Field: "bmc_address", Reason: fmt.Sprintf("%q is neither an IP address, a host name, host:port nor an https:// URL of one", v.BMCAddress)}
 	}
 	if strings.ContainsAny(v.BMCUsername, "\x00\n\r:") {
 		return &ValidationError{Field: "bmc_username", Reason: "contains a control character or a colon"}
@@ -285,4 +287,33 @@ func validateInstall(v *InstallValues) error {
 		return &ValidationError{Field: "install_type", Reason: fmt.Sprintf("%d is outside 0-5", v.InstallType)}
 	}
 	return nil
+}
+
+// validBMCAddress accepts what a BMC endpoint may be written as: an IP
+// address or host name (dcmanager's form), optionally with a port, or an
+// http(s) URL with nothing but a host and port.
+func validBMCAddress(a string) bool {
+	if _, err := netip.ParseAddr(a); err == nil {
+		return true
+	}
+	if validHostname(a) {
+		return true
+	}
+	if rest, ok := strings.CutPrefix(a, "https://"); ok {
+		a = rest
+	} else if rest, ok := strings.CutPrefix(a, "http://"); ok {
+		a = rest
+	}
+	a = strings.TrimSuffix(a, "/")
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		host, port = a, "443"
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return false
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return true
+	}
+	return validHostname(host)
 }

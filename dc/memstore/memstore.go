@@ -7,7 +7,8 @@
 //
 //   - New returns an empty store holding only the Default group.
 //   - Data lives as long as the Store value: Close forgets nothing, but
-//     later calls return dc.ErrClosed.
+//     later calls on the handle return dc.ErrClosed; Reopen returns a new
+//     handle on the same data (the conformance suite's durability case).
 package memstore
 
 import (
@@ -22,8 +23,13 @@ import (
 
 // Store is an in-memory dc.Store. The zero value is not usable; call New.
 type Store struct {
+	*data
+	closed bool
+}
+
+// data is what a Store handle sees; Reopen shares it between handles.
+type data struct {
 	mu        sync.RWMutex
-	closed    bool
 	nextSub   int64
 	nextGroup int64
 	subclouds map[int64]*dc.Subcloud
@@ -36,14 +42,14 @@ var _ dc.Store = (*Store)(nil)
 
 // New returns an empty store holding the Default group.
 func New() *Store {
-	s := &Store{
+	s := &Store{data: &data{
 		nextSub:   1,
 		nextGroup: dc.DefaultGroupID + 1,
 		subclouds: make(map[int64]*dc.Subcloud),
 		byName:    make(map[string]int64),
 		groups:    make(map[int64]*dc.Group),
 		logs:      make(map[int64][]dc.LogEntry),
-	}
+	}}
 	s.groups[dc.DefaultGroupID] = &dc.Group{
 		ID: dc.DefaultGroupID, Name: dc.DefaultGroupName, Description: "Default Subcloud Group",
 		UpdateApplyType: dc.ApplyParallel, MaxParallelSubclouds: 2, Revision: 1,
@@ -314,10 +320,17 @@ func (s *Store) DeployLog(ctx context.Context, subcloudID int64) ([]dc.LogEntry,
 	return slices.Clone(s.logs[subcloudID]), nil
 }
 
-// Close implements dc.Store. Later calls return dc.ErrClosed.
+// Close implements dc.Store. Later calls on this handle return
+// dc.ErrClosed; the data stays reachable through Reopen.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
 	return nil
+}
+
+// Reopen returns a new open handle on the same data, as reopening a
+// database file would: what was written before Close is there.
+func (s *Store) Reopen() *Store {
+	return &Store{data: s.data}
 }

@@ -1,0 +1,625 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+
+	"github.com/atoll-edge/atoll/dc"
+)
+
+// Options configure Open; the zero value means the defaults.
+type Options struct {
+	// BusyTimeout is how long SQLite waits for a lock held by another
+	// process (default 5s).
+	BusyTimeout time.Duration
+	// MaxReadConns bounds the read connections (default 4).
+	MaxReadConns int
+	// Logger receives migration logs; nil discards them.
+	Logger *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.BusyTimeout <= 0 {
+		o.BusyTimeout = 5 * time.Second
+	}
+	if o.MaxReadConns <= 0 {
+		o.MaxReadConns = 4
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Store is a dc.Store in a SQLite database file. All writes go through one
+// connection, so writers in this process never contend for SQLite's lock;
+// reads use a small pool of read-only connections that WAL lets run beside
+// the writer.
+type Store struct {
+	w, r   *sql.DB
+	opts   Options
+	closed atomic.Bool
+}
+
+var _ dc.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database at path and applies the
+// pending migrations.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	o := opts.withDefaults()
+	w, err := sql.Open(driverName, dsn(path, o.BusyTimeout, false))
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxIdleTime(0)
+	w.SetConnMaxLifetime(0)
+	if err := migrate(ctx, w, o.Logger); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlstore: migrate %s: %w", path, err)
+	}
+	r, err := sql.Open(driverName, dsn(path, o.BusyTimeout, true))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(o.MaxReadConns)
+	r.SetMaxIdleConns(o.MaxReadConns)
+	if err := r.PingContext(ctx); err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
+	}
+	return &Store{w: w, r: r, opts: o}, nil
+}
+
+// SchemaVersion returns the highest applied migration.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := s.r.QueryRowContext(ctx, rebind(`SELECT COALESCE(MAX(version), 0) FROM schema_migrations`)).Scan(&v)
+	return v, err
+}
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func loadMigrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFS, migrationDir)
+	if err != nil {
+		return nil, err
+	}
+	var out []migration
+	for _, e := range entries {
+		name := e.Name()
+		num, _, ok := strings.Cut(name, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration %s: name must be NNNN_description.sql", name)
+		}
+		body, err := fs.ReadFile(migrationFS, path.Join(migrationDir, name))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, migration{version: v, name: name, sql: string(body)})
+	}
+	slices.SortFunc(out, func(a, b migration) int { return a.version - b.version })
+	for i := range out {
+		if out[i].version != i+1 {
+			return nil, fmt.Errorf("migration %s: versions must be 1, 2, 3, ... without gaps", out[i].name)
+		}
+	}
+	return out, nil
+}
+
+// migrate applies pending migrations, each in its own transaction with its
+// schema_migrations row.
+func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
+	ms, err := loadMigrations()
+	if err != nil {
+		return err
+	}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+)`); err != nil {
+		return err
+	}
+	var cur int
+	if err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&cur); err != nil {
+		return err
+	}
+	if cur > len(ms) {
+		return fmt.Errorf("database schema version %d is newer than this program's %d", cur, len(ms))
+	}
+	for _, m := range ms[cur:] {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("%s: %w", m.name, err)
+		}
+		if _, err := tx.ExecContext(ctx, rebind(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`),
+			m.version, m.name, formatTime(time.Now())); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("%s: %w", m.name, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("%s: %w", m.name, err)
+		}
+		log.InfoContext(ctx, "schema migration applied", "version", m.version, "name", m.name)
+	}
+	return nil
+}
+
+// Close closes both connection pools. Later calls return dc.ErrClosed.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+func (s *Store) check() error {
+	if s.closed.Load() {
+		return dc.ErrClosed
+	}
+	return nil
+}
+
+// write runs fn in a write transaction, retrying with backoff if SQLite
+// reports the database locked by another process beyond BusyTimeout.
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	b := backoff.WithContext(backoff.WithMaxRetries(backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(10*time.Millisecond), backoff.WithMaxInterval(time.Second)), 5), ctx)
+	return backoff.Retry(func() error {
+		tx, err := s.w.BeginTx(ctx, nil)
+		if err != nil {
+			if isBusy(err) {
+				return err
+			}
+			return backoff.Permanent(err)
+		}
+		if err := fn(tx); err != nil {
+			tx.Rollback()
+			if isBusy(err) {
+				return err
+			}
+			return backoff.Permanent(err)
+		}
+		if err := tx.Commit(); err != nil {
+			if isBusy(err) {
+				return err
+			}
+			return backoff.Permanent(err)
+		}
+		return nil
+	}, b)
+}
+
+const timeLayout = time.RFC3339Nano
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+func parseTime(v string) (time.Time, error) {
+	if t, err := time.Parse(timeLayout, v); err == nil {
+		return t, nil
+	}
+	// CURRENT_TIMESTAMP, as written by migrations.
+	return time.ParseInLocation("2006-01-02 15:04:05", v, time.UTC)
+}
+
+// subcloudRecord is the JSON blob of a subcloud: the dc.Subcloud fields plus
+// the ones its JSON encoding leaves out.
+type subcloudRecord struct {
+	dc.Subcloud
+	Install *installRecord `json:"install,omitempty"`
+	Phase   dc.PhaseName   `json:"phase,omitempty"`
+}
+
+type installRecord struct {
+	dc.InstallValues
+	SealedBMCPassword []byte `json:"sealed_bmc_password,omitempty"`
+}
+
+func encodeSubcloud(s *dc.Subcloud) (string, error) {
+	rec := subcloudRecord{Subcloud: *s, Phase: s.Phase}
+	if s.Install != nil {
+		if s.Install.BMCPassword != "" {
+			return "", errors.New("sqlstore: refusing to store a plaintext BMC password; seal it first")
+		}
+		rec.Install = &installRecord{InstallValues: *s.Install, SealedBMCPassword: s.Install.SealedBMCPassword}
+	}
+	b, err := json.Marshal(rec)
+	return string(b), err
+}
+
+const subcloudColumns = `id, name, group_id, management_state, availability_status, deploy_status, revision, created_at, updated_at, data`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanSubcloud(row scanner) (*dc.Subcloud, error) {
+	var (
+		id, group, rev       int64
+		name, ms, av, ds     string
+		created, updated, js string
+	)
+	if err := row.Scan(&id, &name, &group, &ms, &av, &ds, &rev, &created, &updated, &js); err != nil {
+		return nil, err
+	}
+	var rec subcloudRecord
+	if err := json.Unmarshal([]byte(js), &rec); err != nil {
+		return nil, fmt.Errorf("sqlstore: subcloud %d: corrupt record: %w", id, err)
+	}
+	s := rec.Subcloud
+	s.Phase = rec.Phase
+	if rec.Install != nil {
+		iv := rec.Install.InstallValues
+		iv.SealedBMCPassword = rec.Install.SealedBMCPassword
+		s.Install = &iv
+	}
+	s.ID, s.Name, s.GroupID, s.Revision = id, name, group, rev
+	s.ManagementState, s.Availability, s.DeployStatus = dc.ManagementState(ms), dc.Availability(av), dc.DeployStatus(ds)
+	var err error
+	if s.CreatedAt, err = parseTime(created); err != nil {
+		return nil, err
+	}
+	if s.UpdatedAt, err = parseTime(updated); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+func notFound(what string, key any) error {
+	return fmt.Errorf("sqlstore: %s %v: %w", what, key, dc.ErrNotFound)
+}
+
+// CreateSubcloud implements dc.Store.
+func (s *Store) CreateSubcloud(ctx context.Context, sc *dc.Subcloud) (*dc.Subcloud, error) {
+	c := sc.Clone()
+	c.Revision = 1
+	data, err := encodeSubcloud(c)
+	if err != nil {
+		return nil, err
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, rebind(`INSERT INTO subclouds
+    (name, group_id, management_state, availability_status, deploy_status, management_subnet, revision, created_at, updated_at, data)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			c.Name, c.GroupID, string(c.ManagementState), string(c.Availability), string(c.DeployStatus),
+			c.ManagementSubnet.String(), c.Revision, formatTime(c.CreatedAt), formatTime(c.UpdatedAt), data).Scan(&c.ID)
+	})
+	if err = mapError(err); errors.Is(err, errForeignKey) {
+		return nil, notFound("group", c.GroupID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: create subcloud %q: %w", c.Name, err)
+	}
+	return c, nil
+}
+
+// GetSubcloud implements dc.Store.
+func (s *Store) GetSubcloud(ctx context.Context, id int64) (*dc.Subcloud, error) {
+	return s.getSubcloud(ctx, `id = ?`, id)
+}
+
+// GetSubcloudByName implements dc.Store.
+func (s *Store) GetSubcloudByName(ctx context.Context, name string) (*dc.Subcloud, error) {
+	return s.getSubcloud(ctx, `name = ?`, name)
+}
+
+func (s *Store) getSubcloud(ctx context.Context, where string, key any) (*dc.Subcloud, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	sc, err := scanSubcloud(s.r.QueryRowContext(ctx, rebind(`SELECT `+subcloudColumns+` FROM subclouds WHERE `+where), key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("subcloud", key)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: get subcloud %v: %w", key, err)
+	}
+	return sc, nil
+}
+
+// ListSubclouds implements dc.Store.
+func (s *Store) ListSubclouds(ctx context.Context) ([]*dc.Subcloud, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, rebind(`SELECT `+subcloudColumns+` FROM subclouds ORDER BY id`))
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list subclouds: %w", err)
+	}
+	defer rows.Close()
+	var out []*dc.Subcloud
+	for rows.Next() {
+		sc, err := scanSubcloud(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: list subclouds: %w", err)
+		}
+		out = append(out, sc)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: list subclouds: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateSubcloud implements dc.Store.
+func (s *Store) UpdateSubcloud(ctx context.Context, sc *dc.Subcloud) (*dc.Subcloud, error) {
+	c := sc.Clone()
+	data, err := encodeSubcloud(c)
+	if err != nil {
+		return nil, err
+	}
+	var created string
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, rebind(`UPDATE subclouds SET
+    name = ?, group_id = ?, management_state = ?, availability_status = ?, deploy_status = ?,
+    management_subnet = ?, revision = revision + 1, updated_at = ?, data = ?
+WHERE id = ? AND revision = ? RETURNING created_at`),
+			c.Name, c.GroupID, string(c.ManagementState), string(c.Availability), string(c.DeployStatus),
+			c.ManagementSubnet.String(), formatTime(c.UpdatedAt), data, c.ID, c.Revision).Scan(&created)
+		if errors.Is(err, sql.ErrNoRows) {
+			return s.missingOrStale(ctx, tx, "subclouds", c.ID, c.Revision)
+		}
+		return err
+	})
+	if err = mapError(err); errors.Is(err, errForeignKey) {
+		return nil, notFound("group", c.GroupID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: update subcloud %d: %w", c.ID, err)
+	}
+	c.Revision++
+	if c.CreatedAt, err = parseTime(created); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// missingOrStale explains why a CAS touched no row.
+func (s *Store) missingOrStale(ctx context.Context, tx *sql.Tx, table string, id, revision int64) error {
+	var cur int64
+	err := tx.QueryRowContext(ctx, rebind(`SELECT revision FROM `+table+` WHERE id = ?`), id).Scan(&cur)
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound(strings.TrimSuffix(table, "s"), id)
+	}
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("revision %d, stored %d: %w", revision, cur, dc.ErrConflict)
+}
+
+// DeleteSubcloud implements dc.Store.
+func (s *Store) DeleteSubcloud(ctx context.Context, id, revision int64) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, rebind(`DELETE FROM subclouds WHERE id = ? AND revision = ?`), id, revision)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			if err != nil {
+				return err
+			}
+			return s.missingOrStale(ctx, tx, "subclouds", id, revision)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: delete subcloud %d: %w", id, mapError(err))
+	}
+	return nil
+}
+
+const groupColumns = `id, name, description, update_apply_type, max_parallel_subclouds, revision, created_at, updated_at`
+
+func scanGroup(row scanner) (*dc.Group, error) {
+	var (
+		g                dc.Group
+		at               string
+		created, updated string
+	)
+	if err := row.Scan(&g.ID, &g.Name, &g.Description, &at, &g.MaxParallelSubclouds, &g.Revision, &created, &updated); err != nil {
+		return nil, err
+	}
+	g.UpdateApplyType = dc.ApplyType(at)
+	var err error
+	if g.CreatedAt, err = parseTime(created); err != nil {
+		return nil, err
+	}
+	if g.UpdatedAt, err = parseTime(updated); err != nil {
+		return nil, err
+	}
+	return &g, nil
+}
+
+// CreateGroup implements dc.Store.
+func (s *Store) CreateGroup(ctx context.Context, g *dc.Group) (*dc.Group, error) {
+	c := g.Clone()
+	c.Revision = 1
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, rebind(`INSERT INTO subcloud_groups
+    (name, description, update_apply_type, max_parallel_subclouds, revision, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			c.Name, c.Description, string(c.UpdateApplyType), c.MaxParallelSubclouds, c.Revision,
+			formatTime(c.CreatedAt), formatTime(c.UpdatedAt)).Scan(&c.ID)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: create group %q: %w", c.Name, mapError(err))
+	}
+	return c, nil
+}
+
+// GetGroup implements dc.Store.
+func (s *Store) GetGroup(ctx context.Context, id int64) (*dc.Group, error) {
+	return s.getGroup(ctx, `id = ?`, id)
+}
+
+// GetGroupByName implements dc.Store.
+func (s *Store) GetGroupByName(ctx context.Context, name string) (*dc.Group, error) {
+	return s.getGroup(ctx, `name = ?`, name)
+}
+
+func (s *Store) getGroup(ctx context.Context, where string, key any) (*dc.Group, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	g, err := scanGroup(s.r.QueryRowContext(ctx, rebind(`SELECT `+groupColumns+` FROM subcloud_groups WHERE `+where), key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("group", key)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: get group %v: %w", key, err)
+	}
+	return g, nil
+}
+
+// ListGroups implements dc.Store.
+func (s *Store) ListGroups(ctx context.Context) ([]*dc.Group, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, rebind(`SELECT `+groupColumns+` FROM subcloud_groups ORDER BY id`))
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list groups: %w", err)
+	}
+	defer rows.Close()
+	var out []*dc.Group
+	for rows.Next() {
+		g, err := scanGroup(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: list groups: %w", err)
+		}
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
+
+// UpdateGroup implements dc.Store.
+func (s *Store) UpdateGroup(ctx context.Context, g *dc.Group) (*dc.Group, error) {
+	c := g.Clone()
+	var created string
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, rebind(`UPDATE subcloud_groups SET
+    name = ?, description = ?, update_apply_type = ?, max_parallel_subclouds = ?, revision = revision + 1, updated_at = ?
+WHERE id = ? AND revision = ? RETURNING created_at`),
+			c.Name, c.Description, string(c.UpdateApplyType), c.MaxParallelSubclouds, formatTime(c.UpdatedAt),
+			c.ID, c.Revision).Scan(&created)
+		if errors.Is(err, sql.ErrNoRows) {
+			return s.missingOrStale(ctx, tx, "subcloud_groups", c.ID, c.Revision)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: update group %d: %w", c.ID, mapError(err))
+	}
+	c.Revision++
+	if c.CreatedAt, err = parseTime(created); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// DeleteGroup implements dc.Store.
+func (s *Store) DeleteGroup(ctx context.Context, id, revision int64) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, rebind(`DELETE FROM subcloud_groups WHERE id = ? AND revision = ?`), id, revision)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			if err != nil {
+				return err
+			}
+			return s.missingOrStale(ctx, tx, "subcloud_groups", id, revision)
+		}
+		return nil
+	})
+	if err = mapError(err); errors.Is(err, errForeignKey) {
+		return fmt.Errorf("sqlstore: delete group %d: it still has subclouds: %w", id, dc.ErrInvalidState)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: delete group %d: %w", id, err)
+	}
+	return nil
+}
+
+// AppendDeployLog implements dc.Store.
+func (s *Store) AppendDeployLog(ctx context.Context, subcloudID int64, e dc.LogEntry) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, rebind(`INSERT INTO subcloud_deploy_log (subcloud_id, logged_at, phase, message) VALUES (?, ?, ?, ?)`),
+			subcloudID, formatTime(e.Time), string(e.Phase), e.Message)
+		return err
+	})
+	if err = mapError(err); errors.Is(err, errForeignKey) {
+		return notFound("subcloud", subcloudID)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: append deploy log of subcloud %d: %w", subcloudID, err)
+	}
+	return nil
+}
+
+// DeployLog implements dc.Store.
+func (s *Store) DeployLog(ctx context.Context, subcloudID int64) ([]dc.LogEntry, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: deploy log: %w", err)
+	}
+	defer tx.Rollback()
+	var one int
+	if err := tx.QueryRowContext(ctx, rebind(`SELECT 1 FROM subclouds WHERE id = ?`), subcloudID).Scan(&one); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, notFound("subcloud", subcloudID)
+		}
+		return nil, fmt.Errorf("sqlstore: deploy log: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, rebind(`SELECT logged_at, phase, message FROM subcloud_deploy_log WHERE subcloud_id = ? ORDER BY seq`), subcloudID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: deploy log: %w", err)
+	}
+	defer rows.Close()
+	var out []dc.LogEntry
+	for rows.Next() {
+		var (
+			e     dc.LogEntry
+			at, p string
+		)
+		if err := rows.Scan(&at, &p, &e.Message); err != nil {
+			return nil, fmt.Errorf("sqlstore: deploy log: %w", err)
+		}
+		e.Phase = dc.PhaseName(p)
+		if e.Time, err = parseTime(at); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
