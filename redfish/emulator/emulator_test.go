@@ -106,8 +106,11 @@ func TestProfilesRaw(t *testing.T) {
 			if str(cd.body, "Image") != img.URL || str(cd.body, "ImageName") != "install.iso" || str(cd.body, "ConnectedVia") != "URI" {
 				t.Fatalf("inserted CD: %s", cd.raw)
 			}
-			if img.CompleteFetches() != 1 {
-				t.Fatalf("image fetched completely %d times, want 1", img.CompleteFetches())
+			// The image server counts a complete fetch once its handler
+			// returns, which may be just after the emulator has read it all.
+			waitFor(t, "a complete image fetch", func() bool { return img.CompleteFetches() == 1 })
+			if img.Fetches() != 1 {
+				t.Fatalf("image fetched %d times, want 1", img.Fetches())
 			}
 
 			c.do(http.MethodPost, l.System+"/Actions/ComputerSystem.Reset", map[string]any{"ResetType": "On"}).want(t, http.StatusNoContent)
