@@ -110,3 +110,5 @@ func rootFS(t testing.TB, dir string) fs.FS {
 	t.Cleanup(func() { r.Close() })
 	return r.FS()
 }
+
+func testRegistry() *prometheus.Registry { return prometheus.NewRegistry() }

@@ -121,7 +121,7 @@ type Server struct {
 
 	// dial opens a transfer socket bound to local (zero: any address) and
 	// connected to the client. Tests in this package replace it to inject loss.
-	dial func(local netip.Addr, peer netip.AddrPort) (net.Conn, error)
+	dial  func(local netip.Addr, peer netip.AddrPort) (net.Conn, error)
 	noGSO atomic.Bool // the kernel refused UDP segmentation offload once
 
 	mu        sync.Mutex
