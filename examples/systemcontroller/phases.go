@@ -5,20 +5,16 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/wire"
-
 	"github.com/atoll-edge/atoll/dc"
 )
 
 // Phases are the deploy phases the Manager runs. This is the seam where
 // real implementations replace the simulated ones: a provider set that
-// builds a Phases value (simPhaseSet today; a Redfish install phase later).
+// builds a Phases value (simPhaseSet in wire.go today; a Redfish install
+// phase later).
 type Phases struct {
 	Install, Bootstrap, Config dc.Phase
 }
-
-// simPhaseSet provides simulated phases (see simPhase).
-var simPhaseSet = wire.NewSet(newSimPhases)
 
 // simDuration is how long each simulated phase takes.
 type simDuration time.Duration

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/google/wire"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -18,15 +17,6 @@ import (
 	"github.com/atoll-edge/atoll/dc"
 	"github.com/atoll-edge/atoll/dc/api"
 	"github.com/atoll-edge/atoll/dc/sqlstore"
-)
-
-// Provider sets, composed by initApp in wire.go.
-var (
-	// coreSet: logging, metrics, the data directory's store and key.
-	coreSet = wire.NewSet(newLogger, newRegistry, wire.Bind(new(prometheus.Registerer), new(*prometheus.Registry)),
-		openStore, newSealer, simDurationOf)
-	// dcSet: the Manager, its auditor, the API and the HTTP mux.
-	dcSet = wire.NewSet(newManager, newHealthChecker, newAuditor, loadToken, newAPI, newMux, newApp)
 )
 
 // stderrWriter is where the logs and the one-time token go.

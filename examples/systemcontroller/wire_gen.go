@@ -8,6 +8,8 @@ package main
 
 import (
 	"context"
+	"github.com/google/wire"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Injectors from wire.go:
@@ -59,3 +61,16 @@ func initApp(ctx context.Context, cfg Config, stderr stderrWriter) (*App, func()
 		cleanup()
 	}, nil
 }
+
+// wire.go:
+
+// Provider sets, composed by initApp. They live here, with the injector,
+// because only wire reads them (wire_gen.go is the code that runs).
+var (
+	// coreSet: logging, metrics, the data directory's store and key.
+	coreSet = wire.NewSet(newLogger, newRegistry, wire.Bind(new(prometheus.Registerer), new(*prometheus.Registry)), openStore, newSealer, simDurationOf)
+	// simPhaseSet: simulated deploy phases (the seam for real ones).
+	simPhaseSet = wire.NewSet(newSimPhases)
+	// dcSet: the Manager, its auditor, the API and the HTTP mux.
+	dcSet = wire.NewSet(newManager, newHealthChecker, newAuditor, loadToken, newAPI, newMux, newApp)
+)
