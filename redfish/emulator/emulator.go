@@ -354,6 +354,9 @@ func (b *BMC) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b.advance()
 	if !b.public(r.Method, p) {
 		if e := b.authenticate(r); e != nil {
+			if b.spec.basicAuth {
+				h.Set("WWW-Authenticate", `Basic realm="Redfish"`)
+			}
 			e.write(rw)
 			return
 		}
@@ -408,10 +411,7 @@ func (b *BMC) public(method, p string) bool {
 // authenticate accepts a live session token, or Basic credentials when the
 // profile allows them.
 func (b *BMC) authenticate(r *http.Request) *rfError {
-	unauth := func() *rfError {
-		e := newErr(http.StatusUnauthorized, "NoValidSession")
-		return e
-	}
+	unauth := func() *rfError { return newErr(http.StatusUnauthorized, "NoValidSession") }
 	if b.faults.unauthorized() {
 		return unauth()
 	}
