@@ -206,6 +206,10 @@ func (m *Manager) step(ctx context.Context, id int64, op Operation, edit func(s 
 		return nil, err
 	}
 	m.log.DebugContext(ctx, "deploy status changed", "subcloud", s.Name, "from", before.DeployStatus, "to", s.DeployStatus)
+	if s.DeployStatus == Complete {
+		m.appendLog(ctx, s, "", "deploy complete")
+		m.log.InfoContext(ctx, "deploy complete", "subcloud", s.Name)
+	}
 	return s, nil
 }
 
@@ -298,14 +302,8 @@ func (m *Manager) runDeploy(ctx context.Context, id int64) {
 		default:
 			return // complete, failed, aborted, not-deployed
 		}
-		next, err := m.step(ctx, id, op, nil)
-		if err != nil {
+		if _, err := m.step(ctx, id, op, nil); err != nil {
 			m.log.ErrorContext(ctx, "deploy step failed", "subcloud", s.Name, "op", op, "err", err)
-			return
-		}
-		if next.DeployStatus == Complete {
-			m.appendLog(ctx, next, "", "deploy complete")
-			m.log.InfoContext(ctx, "deploy complete", "subcloud", next.Name)
 			return
 		}
 	}

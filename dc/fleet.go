@@ -148,6 +148,9 @@ func (f *fleetIndex) counts() (map[[2]string]int, map[DeployStatus]int) {
 // slice: netip.Addr orders every IPv4 address before every IPv6 one.
 type prefixIndex struct {
 	entries []prefixEntry
+	// lengths counts entries per prefix length, so that the ancestor probe
+	// skips lengths nobody uses (a fleet of /24s costs one probe).
+	lengths [129]int
 }
 
 type prefixEntry struct {
@@ -170,6 +173,7 @@ func (x *prefixIndex) insert(p netip.Prefix, id int64) {
 	i, found := slices.BinarySearchFunc(x.entries, e, comparePrefixEntry)
 	if !found {
 		x.entries = slices.Insert(x.entries, i, e)
+		x.lengths[e.p.Bits()]++
 	}
 }
 
@@ -177,6 +181,7 @@ func (x *prefixIndex) remove(p netip.Prefix, id int64) {
 	e := prefixEntry{p.Masked(), id}
 	if i, found := slices.BinarySearchFunc(x.entries, e, comparePrefixEntry); found {
 		x.entries = slices.Delete(x.entries, i, i+1)
+		x.lengths[e.p.Bits()]--
 	}
 }
 
@@ -197,6 +202,9 @@ func (x *prefixIndex) overlap(p netip.Prefix, self int64) (int64, netip.Prefix, 
 	}
 	// Entries containing p start before it: one of its ancestors.
 	for bits := p.Bits() - 1; bits >= 0; bits-- {
+		if x.lengths[bits] == 0 {
+			continue
+		}
 		a, _ := p.Addr().Prefix(bits)
 		for j := x.lowerBound(a.Addr(), bits); j < len(x.entries) && x.entries[j].p == a; j++ {
 			if x.entries[j].id != self {
