@@ -48,7 +48,7 @@ func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) 
 // client: add (multipart), list, show, detail, update, manage, unmanage,
 // deploy log, delete.
 func TestSubcloudLifecycle(t *testing.T) {
-	e := newEnv(t, envOptions{})
+	e := newEnv(t, envOptions{store: newSQLStore(t)})
 	ctx := context.Background()
 
 	g, err := e.c.CreateGroup(ctx, client.GroupRequest{Name: "east", MaxParallelSubclouds: 5})
@@ -139,7 +139,7 @@ func TestSubcloudLifecycle(t *testing.T) {
 }
 
 func TestGroupLifecycle(t *testing.T) {
-	e := newEnv(t, envOptions{})
+	e := newEnv(t, envOptions{store: newSQLStore(t)})
 	ctx := context.Background()
 	// The dcmanager CLI sends max_parallel_subclouds as a string.
 	resp, body := e.raw(t, "POST", "/v1.0/subcloud-groups", "application/json",

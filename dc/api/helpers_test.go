@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"github.com/atoll-edge/atoll/dc/api"
 	"github.com/atoll-edge/atoll/dc/client"
 	"github.com/atoll-edge/atoll/dc/memstore"
+	"github.com/atoll-edge/atoll/dc/sqlstore"
 )
 
 const testToken = "s3cret-token"
@@ -207,8 +209,12 @@ func mustAdd(t testing.TB, e *env, name string, i int, group string, install boo
 	return s
 }
 
-// newSQLStore returns the store the table tests run on.
+// newSQLStore opens a real SQLite store in a temp dir.
 func newSQLStore(t testing.TB) dc.Store {
 	t.Helper()
-	return memstore.New()
+	st, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "atoll.db"), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
