@@ -202,10 +202,10 @@ func (a *app) follow(ctx context.Context, c *client.Client, s *dc.Subcloud, time
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	for {
+		bar.Describe(s.Name + ": " + string(s.DeployStatus))
 		if n := stepOf(s.DeployStatus); n >= 0 {
 			_ = bar.Set(n)
 		}
-		bar.Describe(s.Name + ": " + string(s.DeployStatus))
 		switch {
 		case s.DeployStatus == dc.Complete:
 			_ = bar.Finish()
