@@ -33,16 +33,20 @@ type Config struct {
 	Relay    net.IP         // giaddr
 	Clients  int            // how many clients get a lease
 	InFlight int            // exchanges at once
-	MACSeed  uint32         // clients are 02:xx + seed+i, to vary between runs
-	Timeout  time.Duration  // wait for one reply before retrying; default 2s
-	Retries  int            // per message; default 3
+	MACSeed  uint32         // client i has MAC 02:00 + f(seed+i), to vary between runs
+	// SequentialMACs gives consecutive MACs (f is the identity), as a rack
+	// of one vendor's machines has; otherwise f spreads them (a bijective
+	// multiplicative hash), as a mixed fleet has.
+	SequentialMACs bool
+	Timeout        time.Duration // wait for one reply before retrying; default 2s
+	Retries        int           // per message; default 3
 }
 
 // Result is what a run measured.
 type Result struct {
 	Leases       int             `json:"leases"`
-	Failed       int             `json:"failed"`
-	NAKs         int             `json:"naks"`
+	Failed       int             `json:"failed"` // clients without a lease after retries
+	NAKs         int             `json:"naks"`   // each sends the client back to DISCOVER
 	Retries      int             `json:"retries"`
 	DupOffers    int             `json:"dup_offers"` // offers of an address held by another client
 	DupAcks      int             `json:"dup_acks"`   // ACKs of an address already ACKed to another client
@@ -178,8 +182,25 @@ func (r *run) read(ctx context.Context) {
 
 func (r *run) mac(i uint32) net.HardwareAddr {
 	m := net.HardwareAddr{0x02, 0x00, 0, 0, 0, 0}
-	binary.BigEndian.PutUint32(m[2:], r.cfg.MACSeed+i)
+	v := r.cfg.MACSeed + i
+	if !r.cfg.SequentialMACs {
+		v *= 0x9E3779B1 // odd, so a bijection on uint32: MACs stay distinct
+	}
+	binary.BigEndian.PutUint32(m[2:], v)
 	return m
+}
+
+// packet starts a relayed request. Built directly rather than with
+// dhcpv4.New, which draws a random transaction id per packet: the generator
+// must cost less than the servers it measures.
+func (r *run) packet(xid dhcpv4.TransactionID, mac net.HardwareAddr, mt dhcpv4.MessageType) *dhcpv4.DHCPv4 {
+	p := &dhcpv4.DHCPv4{
+		OpCode: dhcpv4.OpcodeBootRequest, HWType: iana.HWTypeEthernet, HopCount: 1, TransactionID: xid,
+		ClientIPAddr: net.IPv4zero, YourIPAddr: net.IPv4zero, ServerIPAddr: net.IPv4zero, GatewayIPAddr: r.cfg.Relay,
+		ClientHWAddr: mac, Options: make(dhcpv4.Options, 4),
+	}
+	p.UpdateOption(dhcpv4.OptMessageType(mt))
+	return p
 }
 
 // exchange sends p and waits for a reply of one of the wanted types.
@@ -217,7 +238,24 @@ func (r *run) exchange(ctx context.Context, w *waiter, p *dhcpv4.DHCPv4, want ..
 	return nil, fmt.Errorf("no %v reply after %d tries", want, r.cfg.Retries+1)
 }
 
+// errNAK marks a refused REQUEST: the client starts over, as RFC 2131 says.
+var errNAK = errors.New("NAK")
+
+// maxAttempts bounds how often one client starts over after a NAK.
+const maxAttempts = 50
+
+// dora gets client i a lease, starting over after a NAK a few times.
 func (r *run) dora(ctx context.Context, i uint32, start time.Time) error {
+	var err error
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		if err = r.doraOnce(ctx, i, start); !errors.Is(err, errNAK) {
+			return err
+		}
+	}
+	return err
+}
+
+func (r *run) doraOnce(ctx context.Context, i uint32, start time.Time) error {
 	var xid dhcpv4.TransactionID
 	binary.BigEndian.PutUint32(xid[:], r.cfg.MACSeed+i+1)
 	w := &waiter{ch: make(chan *dhcpv4.DHCPv4, 4)}
@@ -230,14 +268,8 @@ func (r *run) dora(ctx context.Context, i uint32, start time.Time) error {
 		r.mu.Unlock()
 	}()
 	mac := r.mac(i)
-	disc, err := dhcpv4.New(
-		dhcpv4.WithTransactionID(xid), dhcpv4.WithHwAddr(mac), dhcpv4.WithHWType(iana.HWTypeEthernet),
-		dhcpv4.WithMessageType(dhcpv4.MessageTypeDiscover), dhcpv4.WithRelay(r.cfg.Relay),
-		dhcpv4.WithRequestedOptions(dhcpv4.OptionSubnetMask, dhcpv4.OptionRouter, dhcpv4.OptionDomainNameServer),
-	)
-	if err != nil {
-		return err
-	}
+	disc := r.packet(xid, mac, dhcpv4.MessageTypeDiscover)
+	disc.UpdateOption(dhcpv4.OptParameterRequestList(dhcpv4.OptionSubnetMask, dhcpv4.OptionRouter, dhcpv4.OptionDomainNameServer))
 	offer, err := r.exchange(ctx, w, disc, dhcpv4.MessageTypeOffer)
 	if err != nil {
 		return fmt.Errorf("client %d discover: %w", i, err)
@@ -250,15 +282,9 @@ func (r *run) dora(ctx context.Context, i uint32, start time.Time) error {
 		r.held[ip] = i
 	}
 	r.mu.Unlock()
-	req, err := dhcpv4.New(
-		dhcpv4.WithTransactionID(xid), dhcpv4.WithHwAddr(mac), dhcpv4.WithHWType(iana.HWTypeEthernet),
-		dhcpv4.WithMessageType(dhcpv4.MessageTypeRequest), dhcpv4.WithRelay(r.cfg.Relay),
-		dhcpv4.WithOption(dhcpv4.OptRequestedIPAddress(offer.YourIPAddr)),
-		dhcpv4.WithOption(dhcpv4.OptServerIdentifier(offer.ServerIdentifier())),
-	)
-	if err != nil {
-		return err
-	}
+	req := r.packet(xid, mac, dhcpv4.MessageTypeRequest)
+	req.UpdateOption(dhcpv4.OptRequestedIPAddress(offer.YourIPAddr))
+	req.UpdateOption(dhcpv4.OptServerIdentifier(offer.ServerIdentifier()))
 	ack, err := r.exchange(ctx, w, req, dhcpv4.MessageTypeAck, dhcpv4.MessageTypeNak)
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -270,7 +296,7 @@ func (r *run) dora(ctx context.Context, i uint32, start time.Time) error {
 	}
 	if ack.MessageType() == dhcpv4.MessageTypeNak {
 		r.res.NAKs++
-		return fmt.Errorf("client %d: NAK for %s: %s", i, ip, ack.Message())
+		return fmt.Errorf("client %d: %w for %s: %s", i, errNAK, ip, ack.Message())
 	}
 	got := ack.YourIPAddr.String()
 	if h, ok := r.acked[got]; ok && h != i {

@@ -53,6 +53,8 @@ type LoadConfig struct {
 	Clients  int
 	InFlight int
 	MACSeed  uint32
+	// SequentialMACs: see dhcpload.Config.
+	SequentialMACs bool
 }
 
 // Main runs the role named in the environment and reports whether it did;
@@ -124,7 +126,7 @@ func load() error {
 	defer conn.Close()
 	res, err := dhcpload.Run(context.Background(), dhcpload.Config{
 		Conn: conn, Server: &net.UDPAddr{IP: net.IP(c.Server.AsSlice()), Port: 67}, Relay: net.IP(c.Relay.AsSlice()),
-		Clients: c.Clients, InFlight: c.InFlight, MACSeed: c.MACSeed,
+		Clients: c.Clients, InFlight: c.InFlight, MACSeed: c.MACSeed, SequentialMACs: c.SequentialMACs,
 	})
 	if err != nil && res.Leases == 0 {
 		return err
