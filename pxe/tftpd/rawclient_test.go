@@ -165,11 +165,26 @@ func (c *rawClient) receive(blksize, window int, timeout time.Duration) ([]byte,
 		inWindow++
 		if len(p)-4 < blksize {
 			c.ack(uint16(got))
+			c.dally(uint16(got), 3*timeout)
 			return out.Bytes(), nil
 		}
 		if inWindow == window {
 			c.ack(uint16(got))
 			inWindow = 0
+		}
+	}
+}
+
+// dally answers repeats of the last block for a while, in case the final ACK
+// was lost (RFC 1350 section 6).
+func (c *rawClient) dally(last uint16, d time.Duration) {
+	for {
+		p, err := c.recv(d)
+		if err != nil {
+			return
+		}
+		if len(p) >= 4 && binary.BigEndian.Uint16(p) == opDATA && binary.BigEndian.Uint16(p[2:]) == last {
+			c.ack(last)
 		}
 	}
 }
