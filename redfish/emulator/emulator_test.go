@@ -146,7 +146,7 @@ func TestProfilesRaw(t *testing.T) {
 
 func insertMedia(t *testing.T, c *raw, em *redfishtest.Emulator, slot, image string) {
 	t.Helper()
-	if target := insertVia(em.BMC.Layout(), slot, em.BMC.Profile()); target != "" {
+	if target := insertVia(slot, em.BMC.Profile()); target != "" {
 		r := c.do(http.MethodPost, target, map[string]any{"Image": image, "Inserted": true, "WriteProtected": true})
 		switch r.status {
 		case http.StatusNoContent:

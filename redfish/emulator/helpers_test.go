@@ -210,9 +210,9 @@ func (b *bootRecorder) count() int {
 	return len(b.events)
 }
 
-// insertPath returns how a profile inserts media over HTTP: the action
+// insertVia returns how a profile inserts media over HTTP: the action
 // target, or "" for PATCH.
-func insertVia(l emulator.Layout, slotPath string, p emulator.Profile) string {
+func insertVia(slotPath string, p emulator.Profile) string {
 	if p == emulator.ProfileLenovo {
 		return ""
 	}
