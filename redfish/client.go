@@ -5,12 +5,13 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -234,7 +235,12 @@ func (t *limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	resp, err := t.next.RoundTrip(req)
 	code := "error"
 	if err == nil {
-		code = fmt.Sprint(resp.StatusCode)
+		code = strconv.Itoa(resp.StatusCode)
+		if h, ok := req.Context().Value(hintKey{}).(*attemptHint); ok {
+			if secs, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && secs > 0 {
+				h.retryAfter.Store(int64(time.Duration(secs) * time.Second))
+			}
+		}
 	}
 	t.metrics.request(opFrom(req.Context()), req.Method, code)
 	return resp, err
@@ -282,11 +288,14 @@ func sessionUnsupported(err error) bool {
 }
 
 // Close logs out of the BMC's session, if any, and closes idle connections.
+// The logout is bounded by ctx and RequestTimeout; its failure is logged,
+// not returned (the session expires on the BMC anyway).
 func (c *Client) Close(ctx context.Context) {
 	if c.api == nil {
 		return
 	}
-	ctx = context.WithValue(ctx, opKey{}, "logout")
+	ctx, cancel := context.WithTimeout(context.WithValue(ctx, opKey{}, "logout"), c.opts.RequestTimeout)
+	defer cancel()
 	if s, err := c.api.GetSession(); err == nil {
 		if err := c.gf(ctx).Service.DeleteSession(s.ID); err != nil {
 			c.log.Debug("logout failed", "err", err)
@@ -304,7 +313,8 @@ func (c *Client) Vendor() Vendor {
 
 // retry runs one step of an operation with backoff on transient failures.
 // fn receives a context carrying op and bounded by RequestTimeout. The
-// returned error is an *Error naming the BMC and op.
+// returned error is an *Error naming the BMC and op. A Retry-After header
+// on a 503 lengthens the wait (up to RetryMax).
 func (c *Client) retry(ctx context.Context, op string, fn func(ctx context.Context) error) error {
 	ctx = context.WithValue(ctx, opKey{}, op)
 	b := backoff.NewExponentialBackOff(
@@ -312,32 +322,41 @@ func (c *Client) retry(ctx context.Context, op string, fn func(ctx context.Conte
 		backoff.WithMaxInterval(c.opts.RetryMax),
 		backoff.WithMaxElapsedTime(c.opts.RetryElapsed),
 	)
-	attempts := 0
-	var last error
-	err := backoff.Retry(func() error {
-		attempts++
-		actx, cancel := context.WithTimeout(ctx, c.opts.RequestTimeout)
-		defer cancel()
+	for attempt := 1; ; attempt++ {
+		hint := &attemptHint{}
+		actx, cancel := context.WithTimeout(context.WithValue(ctx, hintKey{}, hint), c.opts.RequestTimeout)
 		err := fn(actx)
+		cancel()
 		if err == nil {
 			return nil
 		}
-		last = err
-		if !transient(ctx, err) || attempts >= c.opts.RetryAttempts {
-			return backoff.Permanent(err)
+		wait := b.NextBackOff()
+		if !transient(ctx, err) || attempt >= c.opts.RetryAttempts || wait == backoff.Stop {
+			return c.opError(ctx, op, attempt, err)
+		}
+		if ra := time.Duration(hint.retryAfter.Load()); ra > wait {
+			wait = min(ra, c.opts.RetryMax)
 		}
 		c.metrics.retry(op)
-		c.log.Debug("retrying", "op", op, "attempt", attempts, "err", err)
-		return err
-	}, backoff.WithContext(b, ctx))
-	if err == nil {
-		return nil
+		c.log.Debug("retrying", "op", op, "attempt", attempt, "wait", wait, "err", err)
+		if serr := sleep(ctx, wait); serr != nil {
+			return c.opError(ctx, op, attempt, serr)
+		}
 	}
-	if last == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
-		last = err
-	}
-	e := c.newError(ctx, op, attempts, last)
-	if e.kind == nil && transient(context.Background(), last) {
+}
+
+// attemptHint carries what the transport learnt during one attempt.
+// Requests of one attempt may run concurrently (collection members).
+type attemptHint struct {
+	retryAfter atomic.Int64 // nanoseconds
+}
+
+type hintKey struct{}
+
+// opError turns the last failure of op into an *Error, counts and logs it.
+func (c *Client) opError(ctx context.Context, op string, attempts int, err error) error {
+	e := c.newError(ctx, op, attempts, err)
+	if e.kind == nil && transient(context.Background(), err) {
 		e.kind = ErrUnavailable
 	}
 	c.metrics.failure(op, e)

@@ -448,6 +448,10 @@ func (c *Client) insertMedia(ctx context.Context, vm *schemas.VirtualMedia, imag
 		if err := c.ejectMedia(ctx, vm); err != nil {
 			return err
 		}
+		// The eject changed the slot (and its ETag): read it again.
+		if vm, err = c.getMedia(ctx, op); err != nil {
+			return err
+		}
 	}
 	params := map[string]any{"Image": imageURL}
 	if q.insertFlags || !vm.SupportsMediaInsert {
