@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/atoll-edge/atoll/redfish"
+	"github.com/atoll-edge/atoll/redfish/redfishtest"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -32,8 +33,7 @@ type faultServer struct {
 
 func newFaultServer(t *testing.T, tlsOn bool) *faultServer {
 	t.Helper()
-	dir := filepath.Join(mockupDir, "public-rackmount1")
-	mock, _ := serveMockup(t, dir)
+	mock := redfishtest.MockupHandler(filepath.Join(mockupDir, "public-rackmount1"))
 	fs := &faultServer{counts: map[string]int{}}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := strings.TrimSuffix(r.URL.Path, "/")
@@ -44,26 +44,7 @@ func newFaultServer(t *testing.T, tlsOn bool) *faultServer {
 		if fault != nil && p == path && fault(w, r) {
 			return
 		}
-		// Forward to the mockup server.
-		req, _ := http.NewRequestWithContext(r.Context(), r.Method, mock.URL+r.URL.Path, r.Body)
-		resp, err := mock.Client().Do(req)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		defer resp.Body.Close()
-		for k, v := range resp.Header {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(resp.StatusCode)
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := resp.Body.Read(buf)
-			w.Write(buf[:n])
-			if err != nil {
-				break
-			}
-		}
+		mock.ServeHTTP(w, r)
 	})
 	if tlsOn {
 		fs.Server = httptest.NewUnstartedServer(h)

@@ -9,41 +9,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/atoll-edge/atoll/redfish"
+	"github.com/atoll-edge/atoll/redfish/redfishtest"
 	"github.com/google/go-cmp/cmp"
 )
 
 const mockupDir = "testdata/mockups"
-
-// serveMockup serves a DMTF mockup folder read-only: GET of a resource
-// path answers its index.json, anything else 404 or 405. It counts the
-// requests it answers.
-func serveMockup(t *testing.T, dir string) (*httptest.Server, *atomic.Int64) {
-	t.Helper()
-	var n atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n.Add(1)
-		if r.Method != http.MethodGet {
-			w.Header().Set("Allow", "GET")
-			http.Error(w, `{"error":{"code":"Base.1.0.OperationNotAllowed","message":"read-only mockup"}}`, http.StatusMethodNotAllowed)
-			return
-		}
-		rel := strings.TrimPrefix(strings.TrimSuffix(r.URL.Path, "/"), "/redfish/v1")
-		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(rel), "index.json"))
-		if err != nil {
-			http.Error(w, `{"error":{"code":"Base.1.0.ResourceMissingAtURI","message":"no such resource"}}`, http.StatusNotFound)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(b)
-	}))
-	t.Cleanup(srv.Close)
-	return srv, &n
-}
 
 // readJSON decodes a mockup resource.
 func readJSON(t *testing.T, dir, rel string) map[string]any {
@@ -132,14 +107,13 @@ func mockups(t *testing.T) []string {
 }
 
 // TestMockupInventory reads every DMTF mockup's inventory through gofish
-// and compares it with the mockup's own files. The mockups are read-only,
-// so the session POST is refused and the client falls back to basic auth.
+// and compares it with the mockup's own files.
 func TestMockupInventory(t *testing.T) {
 	for _, name := range mockups(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			dir := filepath.Join(mockupDir, name)
-			srv, _ := serveMockup(t, dir)
+			srv := redfishtest.ServeMockup(t, dir)
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			c, err := redfish.Dial(ctx, redfish.Endpoint{Address: srv.URL, Username: "u", Password: "p"}, redfish.Options{})
@@ -186,5 +160,43 @@ func TestMockupInventory(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBasicAuthFallback: a BMC without a session service (here the mockup
+// refusing session logins) is driven with basic auth.
+func TestBasicAuthFallback(t *testing.T) {
+	mock := redfishtest.MockupHandler(filepath.Join(mockupDir, "public-rackmount1"))
+	var mu sync.Mutex
+	var basic, posts int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		if _, _, ok := r.BasicAuth(); ok && r.URL.Path == rackSystem {
+			basic++
+		}
+		mu.Unlock()
+		if r.Method == http.MethodPost {
+			mu.Lock()
+			posts++
+			mu.Unlock()
+			http.Error(w, `{"error":{"code":"Base.1.0.OperationNotAllowed","message":"no sessions"}}`, http.StatusMethodNotAllowed)
+			return
+		}
+		mock.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	c, err := redfish.Dial(ctx, redfish.Endpoint{Address: srv.URL, Username: "u", Password: "p"}, redfish.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	if _, err := c.PowerState(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if posts != 1 || basic < 1 {
+		t.Errorf("session POSTs = %d (want 1), system reads with basic auth = %d (want >= 1)", posts, basic)
 	}
 }
