@@ -117,24 +117,36 @@ type BootEvent struct {
 
 // MediaState is a snapshot of one virtual media slot.
 type MediaState struct {
-	ID, Path       string
-	Inserted       bool
-	Image          string
-	ImageName      string
+	// ID is the slot's Id (e.g. "CD1"); Path its resource path.
+	ID, Path string
+	// Inserted reports an attached image (already, even while a settle
+	// delay still hides it from clients).
+	Inserted bool
+	// Image is the image URL, ImageName its last path element.
+	Image, ImageName string
+	// WriteProtected is as requested at insert time.
 	WriteProtected bool
-	Size           int64
-	SHA256         string
+	// Size is the number of bytes fetched; SHA256 their digest when
+	// Options.MediaDigest is set.
+	Size   int64
+	SHA256 string
 }
 
 // State is a snapshot of the emulated host.
 type State struct {
-	Power       PowerState
+	// Power is the host's power state.
+	Power PowerState
+	// BootTarget, BootEnabled and BootMode are the boot override
+	// (BootSourceOverrideTarget, ...Enabled, ...Mode).
 	BootTarget  BootTarget
 	BootEnabled string
 	BootMode    string
-	Boots       int
-	Media       []MediaState
-	Sessions    int
+	// Boots counts host boots since New.
+	Boots int
+	// Media lists the slots, CD/DVD first.
+	Media []MediaState
+	// Sessions counts live sessions.
+	Sessions int
 }
 
 // BMC is one emulated Redfish service. It is an http.Handler serving
@@ -352,6 +364,14 @@ func (b *BMC) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b.advance()
+	for k := range r.URL.Query() {
+		// The service root advertises no query support; DSP0266 wants 501
+		// for unsupported $ parameters.
+		if strings.HasPrefix(k, "$") {
+			newErr(http.StatusNotImplemented, "QueryNotSupported").write(rw)
+			return
+		}
+	}
 	if !b.public(r.Method, p) {
 		if e := b.authenticate(r); e != nil {
 			if b.spec.basicAuth {

@@ -170,7 +170,10 @@ func (b *BMC) insertAction(w http.ResponseWriter, r *http.Request, s *slot, para
 func (b *BMC) patchMedia(w http.ResponseWriter, r *http.Request, s *slot, params map[string]any) *rfError {
 	b.mu.Lock()
 	e := b.checkIfMatchLocked(r, s.path)
-	doc := b.res[s.path].doc
+	known := make(map[string]bool, len(b.res[s.path].doc))
+	for k := range b.res[s.path].doc {
+		known[k] = true
+	}
 	b.mu.Unlock()
 	if e != nil {
 		return e
@@ -206,7 +209,7 @@ func (b *BMC) patchMedia(w http.ResponseWriter, r *http.Request, s *slot, params
 			if strings.HasPrefix(k, "@odata.") {
 				continue
 			}
-			if _, known := doc[k]; known {
+			if known[k] {
 				return newErr(http.StatusBadRequest, "PropertyNotWritable", k).withProps("/" + k)
 			}
 			return newErr(http.StatusBadRequest, "PropertyUnknown", k).withProps("/" + k)
