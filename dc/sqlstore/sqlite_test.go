@@ -1,0 +1,184 @@
+package sqlstore_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	_ "modernc.org/sqlite"
+
+	"github.com/atoll-edge/atoll/dc"
+	"github.com/atoll-edge/atoll/dc/dctest"
+	"github.com/atoll-edge/atoll/dc/sqlstore"
+)
+
+func open(t *testing.T, path string) *sqlstore.Store {
+	t.Helper()
+	s, err := sqlstore.Open(context.Background(), path, sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// TestBMCPasswordNotInFile adds subclouds with install values through a
+// Manager and then reads the database files byte by byte: the plaintext
+// password must appear nowhere, while other install values do (so the
+// search itself works).
+func TestBMCPasswordNotInFile(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "dc.db")
+	s := open(t, path)
+	key, err := dc.LoadOrCreateKey(filepath.Join(dir, "sealer.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealer, err := dc.NewAESGCMSealer(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := dc.NewManager(s, dc.Options{Sealer: sealer, Install: dctest.NewPhase()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const password = "Plaintext-BMC-Password-4242"
+	for i := range 3 {
+		req := dctest.AddRequest(i)
+		req.Install = dctest.Install(password)
+		if _, err := m.AddSubcloud(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+		dctest.WaitDeploy(t, m, req.Bootstrap.Name, dc.Complete)
+	}
+	newPassword := password + "-rotated"
+	iv := dctest.Install(newPassword)
+	if _, err := m.UpdateSubcloud(ctx, "subcloud-1", dc.UpdateRequest{Install: iv}); err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(path + "*")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no database files: %v", err)
+	}
+	var all []byte
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, b...)
+	}
+	if bytes.Contains(all, []byte(password)) || bytes.Contains(all, []byte("Plaintext-BMC")) {
+		t.Fatalf("the BMC password is in the database files %v in plaintext", files)
+	}
+	if !bytes.Contains(all, []byte(dctest.Install("").BMCAddress)) || !bytes.Contains(all, []byte("sealed_bmc_password")) {
+		t.Fatal("install values not found in the files: the search proves nothing")
+	}
+}
+
+func TestPlaintextPasswordRefused(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "dc.db"))
+	sc := &dc.Subcloud{Name: "edge-1", GroupID: dc.DefaultGroupID, Install: dctest.Install("plain")}
+	if _, err := s.CreateSubcloud(ctx, sc); err == nil || !strings.Contains(err.Error(), "plaintext") {
+		t.Fatalf("plaintext password stored: %v", err)
+	}
+}
+
+func TestMigrations(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "dc.db")
+	s := open(t, path)
+	v, err := s.SchemaVersion(ctx)
+	if err != nil || v < 1 {
+		t.Fatalf("schema version %d, %v", v, err)
+	}
+	s.Close()
+	// Reopening applies nothing twice.
+	s2 := open(t, path)
+	v2, err := s2.SchemaVersion(ctx)
+	if err != nil || v2 != v {
+		t.Fatalf("schema version after reopen %d, %v; want %d", v2, err, v)
+	}
+	s2.Close()
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var rows int
+	if err := raw.QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&rows); err != nil || rows != v {
+		t.Fatalf("%d schema_migrations rows, %v; want %d", rows, err, v)
+	}
+	var mode string
+	if err := raw.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
+		t.Fatalf("journal mode %q, %v; want wal", mode, err)
+	}
+	// A database from a newer program is refused, not downgraded.
+	if _, err := raw.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'future', 'now')`, v+1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sqlstore.Open(ctx, path, sqlstore.Options{}); err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Fatalf("newer schema accepted: %v", err)
+	}
+}
+
+// TestTwoHandlesOnOneFile has two Stores (as two processes would) write
+// the same file concurrently: SQLite's lock and the busy timeout serialise
+// them, and compare-and-swap keeps the revisions exact.
+func TestTwoHandlesOnOneFile(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "dc.db")
+	a, b := open(t, path), open(t, path)
+	const per = 40
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*per)
+	for h, s := range []*sqlstore.Store{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range per {
+				_, err := s.CreateSubcloud(ctx, &dc.Subcloud{Name: fmt.Sprintf("h%d-%d", h, i), GroupID: dc.DefaultGroupID})
+				if err != nil {
+					errs <- err
+				}
+				if err := s.AppendDeployLog(ctx, 1, dc.LogEntry{Message: "x"}); err != nil && !errors.Is(err, dc.ErrNotFound) {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	list, err := a.ListSubclouds(ctx)
+	if err != nil || len(list) != 2*per {
+		t.Fatalf("%d subclouds, %v; want %d", len(list), err, 2*per)
+	}
+}
+
+func TestClosedStore(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "dc.db"))
+	s.Close()
+	if _, err := s.ListSubclouds(ctx); !errors.Is(err, dc.ErrClosed) {
+		t.Fatalf("list on a closed store: %v, want ErrClosed", err)
+	}
+	if _, err := s.CreateSubcloud(ctx, &dc.Subcloud{Name: "x", GroupID: 1}); !errors.Is(err, dc.ErrClosed) {
+		t.Fatalf("create on a closed store: %v, want ErrClosed", err)
+	}
+}
