@@ -122,6 +122,7 @@ func New(cfg Config, opts Options) (_ *Server, err error) {
 	defer func() {
 		if err != nil {
 			s.closeAll()
+			cfg.closeAdopted()
 		}
 	}()
 	s.up = prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -264,6 +265,20 @@ func (s *Server) newHTTP(c HTTPConfig, opts Options) error {
 	}
 	s.httpLn = ln
 	return nil
+}
+
+// closeAdopted closes the sockets passed in c, which belong to the Server
+// even when New fails.
+func (c Config) closeAdopted() {
+	if c.DHCP != nil && c.DHCP.Conn != nil {
+		c.DHCP.Conn.Close()
+	}
+	if c.TFTP != nil && c.TFTP.Conn != nil {
+		c.TFTP.Conn.Close()
+	}
+	if c.HTTP != nil && c.HTTP.Listener != nil {
+		c.HTTP.Listener.Close()
+	}
 }
 
 // DHCPAddr is the DHCP socket's address, or nil when DHCP is off.
