@@ -126,8 +126,12 @@ func (r *installRun) emit(step Step, state StepState, detail string, err error) 
 	r.opts.OnEvent(Event{Step: step, State: state, Detail: detail, Err: err, At: time.Now()})
 }
 
-// do runs one step: skip when skip is non-empty, else act.
-func (r *installRun) do(step Step, skip string, act func() error) error {
+// do runs one step: skip when skip is non-empty, else act. A cancelled
+// context stops the run before the step.
+func (r *installRun) do(ctx context.Context, step Step, skip string, act func() error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("redfish: remote install: %s: %w", step, err)
+	}
 	if skip != "" {
 		r.emit(step, StepSkipped, skip, nil)
 		return nil
@@ -146,7 +150,7 @@ func (r *installRun) run(ctx context.Context) error {
 		media MediaStatus
 		power PowerState
 	)
-	err := r.do(StepReadState, "", func() error {
+	err := r.do(ctx, StepReadState, "", func() error {
 		var err error
 		if media, err = r.bmc.MediaStatus(ctx); err != nil {
 			return err
@@ -195,11 +199,11 @@ func (r *installRun) run(ctx context.Context) error {
 		}},
 	}
 	for _, s := range steps {
-		if err := r.do(s.step, s.skip, s.act); err != nil {
+		if err := r.do(ctx, s.step, s.skip, s.act); err != nil {
 			return err
 		}
 	}
-	return r.do(StepWaitInstall, "", func() error { return r.waitInstall(ctx) })
+	return r.do(ctx, StepWaitInstall, "", func() error { return r.waitInstall(ctx) })
 }
 
 func (r *installRun) waitOff(ctx context.Context) error {
