@@ -40,15 +40,17 @@ func newRegistry() *prometheus.Registry {
 	return reg
 }
 
-// openStore opens (creating) dataDir/atoll.db.
+// openStore opens (creating) dataDir/atoll.db, with the subcloud cache in
+// front (cachestore.go).
 func openStore(ctx context.Context, cfg Config, log *slog.Logger) (dc.Store, func(), error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, nil, err
 	}
-	st, err := sqlstore.Open(ctx, filepath.Join(cfg.DataDir, dbFile), sqlstore.Options{Logger: log})
+	sq, err := sqlstore.Open(ctx, filepath.Join(cfg.DataDir, dbFile), sqlstore.Options{Logger: log})
 	if err != nil {
 		return nil, nil, err
 	}
+	st := newCachedStore(sq)
 	return st, func() {
 		if err := st.Close(); err != nil {
 			log.Error("closing the store", "err", err)

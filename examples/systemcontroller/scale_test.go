@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/atoll-edge/atoll/dc"
+	"github.com/atoll-edge/atoll/dc/client"
+)
+
+// TestScaleBench is the dc API scale run behind `make bench-dc`: it starts
+// the daemon as a process (SQLite on disk), adds subclouds through the
+// typed client over loopback with some concurrency, and reports adds/s,
+// full-list latency at 1,000 and at N subclouds, and the daemon's memory.
+// It runs only when ATOLL_BENCH_DC is set (to N, e.g. 10000).
+func TestScaleBench(t *testing.T) {
+	nStr := os.Getenv("ATOLL_BENCH_DC")
+	if nStr == "" {
+		t.Skip("scale run: set ATOLL_BENCH_DC=10000 (make bench-dc)")
+	}
+	total, err := strconv.Atoi(nStr)
+	if err != nil || total < 1000 {
+		t.Fatalf("ATOLL_BENCH_DC=%q: want a number >= 1000", nStr)
+	}
+	const (
+		adders   = 8
+		listRuns = 7
+		target   = 100 * time.Millisecond
+	)
+	bin := buildDaemon(t)
+	dataDir := t.TempDir()
+	// Phases take no time: the deploy pipeline still runs (every status
+	// change is a store write), as it does for real.
+	d := startDaemon(t, bin, dataDir, "--sim-phase-duration", "0s", "--log-level", "warn")
+	c := d.client(t)
+	ctx := context.Background()
+
+	var next atomic.Int64
+	addUpTo := func(n int) (time.Duration, error) {
+		start := time.Now()
+		g, gctx := errgroup.WithContext(ctx)
+		for range adders {
+			g.Go(func() error {
+				for {
+					i := int(next.Add(1))
+					if i > n {
+						return nil
+					}
+					name := fmt.Sprintf("edge-%05d", i)
+					_, err := c.AddSubcloud(gctx, client.AddRequest{
+						BootstrapAddress: fmt.Sprintf("127.%d.%d.%d", i>>16&255, i>>8&255, i&255),
+						BootstrapValues:  scaleBootstrap(name, i),
+					})
+					if err != nil {
+						return fmt.Errorf("%s: %w", name, err)
+					}
+				}
+			})
+		}
+		err := g.Wait()
+		next.Store(int64(n))
+		return time.Since(start), err
+	}
+	waitComplete := func(n int) {
+		waitFor(t, fmt.Sprintf("%d deploys complete", n), 5*time.Minute, func() (bool, error) {
+			subs, err := c.Subclouds(ctx)
+			if err != nil {
+				return false, err
+			}
+			if len(subs) != n {
+				return false, fmt.Errorf("%d subclouds listed, want %d", len(subs), n)
+			}
+			for _, s := range subs {
+				if s.DeployStatus != dc.Complete {
+					return false, nil
+				}
+			}
+			return true, nil
+		})
+	}
+	// listLatency is the median time of a full GET /v1.0/subclouds, read to
+	// the last byte, and the body size.
+	hc := &http.Client{}
+	listLatency := func(n int) (time.Duration, int) {
+		var times []time.Duration
+		size := 0
+		for range listRuns {
+			req, _ := http.NewRequest("GET", d.url+"/v1.0/subclouds", nil)
+			req.Header.Set("X-Auth-Token", d.token)
+			start := time.Now()
+			resp, err := hc.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			times = append(times, time.Since(start))
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("list: %d %v", resp.StatusCode, err)
+			}
+			if got := strings.Count(string(b), `"management-state"`); got != n {
+				t.Fatalf("list returned %d subclouds, want %d", got, n)
+			}
+			size = len(b)
+		}
+		slices.Sort(times)
+		return times[len(times)/2], size
+	}
+	clientList := func() time.Duration {
+		var times []time.Duration
+		for range listRuns {
+			start := time.Now()
+			if _, err := c.Subclouds(ctx); err != nil {
+				t.Fatal(err)
+			}
+			times = append(times, time.Since(start))
+		}
+		slices.Sort(times)
+		return times[len(times)/2]
+	}
+
+	first := 1000
+	d1, err := addUpTo(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitComplete(first)
+	l1, size1 := listLatency(first)
+	d2, err := addUpTo(total)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitComplete(total)
+	l2, size2 := listLatency(total)
+	cl2 := clientList()
+	rss, hwm := procMemory(t, d.cmd.Process.Pid)
+
+	rows := [][2]string{
+		{fmt.Sprintf("adds/s, 0 -> %d (%d concurrent adders)", first, adders), fmt.Sprintf("%.0f", float64(first)/d1.Seconds())},
+		{fmt.Sprintf("adds/s, %d -> %d", first, total), fmt.Sprintf("%.0f", float64(total-first)/d2.Seconds())},
+		{fmt.Sprintf("GET /v1.0/subclouds, %d subclouds (median of %d)", first, listRuns), fmt.Sprintf("%.1f ms (%.1f MB)", ms(l1), float64(size1)/1e6)},
+		{fmt.Sprintf("GET /v1.0/subclouds, %d subclouds (median of %d)", total, listRuns), fmt.Sprintf("%.1f ms (%.1f MB), target < %d ms", ms(l2), float64(size2)/1e6, target.Milliseconds())},
+		{fmt.Sprintf("typed client Subclouds() incl. JSON decode, %d", total), fmt.Sprintf("%.1f ms", ms(cl2))},
+		{"controller RSS now / peak (VmRSS / VmHWM)", fmt.Sprintf("%.0f / %.0f MiB", rss, hwm)},
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\ndc API scale: systemcontroller process, SQLite on disk, loopback HTTP, typed client\n")
+	w := 0
+	for _, r := range rows {
+		w = max(w, len(r[0]))
+	}
+	for _, r := range rows {
+		fmt.Fprintf(&b, "  %-*s  %s\n", w, r[0], r[1])
+	}
+	fmt.Print(b.String())
+	if l2 > target {
+		t.Errorf("listing %d subclouds took %s (median), target %s", total, l2, target)
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// procMemory reads VmRSS and VmHWM (MiB) of a process.
+func procMemory(t *testing.T, pid int) (rss, hwm float64) {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		fields := strings.Fields(v)
+		if len(fields) < 1 {
+			continue
+		}
+		kb, _ := strconv.ParseFloat(fields[0], 64)
+		switch k {
+		case "VmRSS":
+			rss = kb / 1024
+		case "VmHWM":
+			hwm = kb / 1024
+		}
+	}
+	return rss, hwm
+}
+
+// scaleBootstrap gives subcloud i its own /26 management subnet in 10/8.
+func scaleBootstrap(name string, i int) []byte {
+	base := i * 64
+	a, b, c := base>>16&255, base>>8&255, base&255
+	return fmt.Appendf(nil, `name: %s
+system_mode: simplex
+management_subnet: 10.%d.%d.%d/26
+management_start_address: 10.%d.%d.%d
+management_end_address: 10.%d.%d.%d
+management_gateway_address: 10.%d.%d.%d
+systemcontroller_gateway_address: 192.168.204.101
+`, name, a, b, c, a, b, c+10, a, b, c+50, a, b, c+1)
+}
