@@ -64,7 +64,9 @@
 // The handler validates the report and hands a [HostStatus] to the
 // [StatusSink] the caller provides; the daemon routes it to the subcloud's
 // install phase (an install-complete moves the subcloud from installing to
-// install-complete). Answers: 204 accepted, 400 invalid, 404 unknown host
+// install-complete). Answers: 200 accepted (with a JSON echo {"mac", "state"}: minimal
+// installer clients such as busybox wget handle a body more reliably than
+// 204), 400 invalid, 404 unknown host
 // (the sink returned [ErrUnknownHost]), 405, 413, 415, and 503 when the sink
 // failed, so the host retries. Error bodies are JSON {"code", "message"}.
 //

@@ -61,5 +61,5 @@ func Example() {
 	// kernel http://192.0.2.1:8080/images/vmlinuz console=ttyS0 atoll.status_url=http://192.0.2.1:8080/v1/hosts/52:54:00:12:34:56/status
 	// boot
 	// status: 52:54:00:12:34:56 install-complete
-	// 204
+	// 200
 }

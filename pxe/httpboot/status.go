@@ -136,7 +136,17 @@ func (h *Handler) serveStatus(w http.ResponseWriter, r *http.Request, p string) 
 	}
 	h.metrics.status.WithLabelValues(string(req.State)).Inc()
 	h.log.Info("host status", "mac", mac.String(), "state", string(req.State), "remote", st.Remote, "message", req.Message)
-	w.WriteHeader(http.StatusNoContent)
+	// 200 with a body rather than 204: minimal clients in installers (busybox
+	// wget among them) treat a body-less answer inconsistently.
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	json.NewEncoder(w).Encode(statusReply{MAC: mac.String(), State: req.State})
+}
+
+// statusReply is the body of an accepted status report.
+type statusReply struct {
+	MAC   string    `json:"mac"`
+	State HostState `json:"state"`
 }
 
 func jsonError(w http.ResponseWriter, code int, errCode, msg string) {

@@ -14,8 +14,8 @@ func TestStatusCallback(t *testing.T) {
 	cases := []struct {
 		name, url, method, ct, body, code, errCode string
 	}{
-		{"accepted", url, "POST", ct, `{"state":"install-complete","message":"done"}`, "204", ""},
-		{"hyphen mac, no content type", f.srv.URL + "/v1/hosts/52-54-00-12-34-56/status", "POST", "Content-Type:", `{"state":"booted"}`, "204", ""},
+		{"accepted", url, "POST", ct, `{"state":"install-complete","message":"done"}`, "200", ""},
+		{"hyphen mac, no content type", f.srv.URL + "/v1/hosts/52-54-00-12-34-56/status", "POST", "Content-Type:", `{"state":"booted"}`, "200", ""},
 		{"unknown state", url, "POST", ct, `{"state":"done"}`, "400", "invalid-state"},
 		{"empty state", url, "POST", ct, `{}`, "400", "invalid-state"},
 		{"unknown field", url, "POST", ct, `{"state":"booted","x":1}`, "400", "invalid-body"},
@@ -46,10 +46,14 @@ func TestStatusCallback(t *testing.T) {
 			t.Errorf("%s: body %s, want code %s", c.name, body, c.errCode)
 		}
 	}
+	body, _ := curl(t, "-H", ct, "--data-binary", `{"state":"installing"}`, url)
+	if string(body) != `{"mac":"52:54:00:12:34:56","state":"installing"}`+"\n" {
+		t.Errorf("accepted report body = %q", body)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.reports) != 2 {
-		t.Fatalf("sink got %d reports, want 2: %+v", len(f.reports), f.reports)
+	if len(f.reports) != 3 {
+		t.Fatalf("sink got %d reports, want 3: %+v", len(f.reports), f.reports)
 	}
 	r := f.reports[0]
 	if r.MAC.String() != "52:54:00:12:34:56" || r.State != httpboot.StateInstallComplete || r.Message != "done" || !r.Remote.IsLoopback() || r.Time.IsZero() {
