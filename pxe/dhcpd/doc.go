@@ -32,7 +32,9 @@
 // Bound leases are written to a [LeaseStore] before the ACK leaves.
 // [FileStore] is a crash-safe append-only log with checksummed records,
 // group commit (concurrent ACKs share one fsync) and atomic compaction; a
-// server reopened on the same file keeps every lease.
+// server reopened on the same file keeps every lease. [MemoryStore] serves
+// tests and examples. Package dhcpdtest holds the conformance suite every
+// LeaseStore passes.
 //
 // # Reservations
 //

@@ -102,10 +102,10 @@ func (s *Server) restore(ls []Lease) {
 			}
 			s.dropLease(old)
 		}
-		if !p.inRange(l.ip) {
-			l.reserved = true // only a reservation puts a lease outside the range
-		}
-		l.reserved = l.reserved || s.reserved[l.ip]
+		// A lease outside the range came from a reservation, or from a
+		// wider range before a configuration change: it is kept until it
+		// expires, and never reclaimed for another client.
+		l.reserved = s.reserved[l.ip]
 		s.byIP[l.ip] = l
 		s.byClient[l.key] = l
 		p.track(l)
@@ -339,6 +339,10 @@ func (s *Server) offer(p *pool, key clientKey, req *dhcpv4.DHCPv4, cid []byte, h
 	if hasHost && p.cfg.Subnet.Contains(host.IP) {
 		return s.takeReserved(p, key, req, cid, host, now)
 	}
+	if l := s.byClient[key]; l != nil && !l.reserved && !p.inRange(l.ip) {
+		// The range shrank, or a reservation was removed: start over.
+		s.dropLease(l)
+	}
 	if l := s.byClient[key]; l != nil {
 		if l.state == stateOffered || !l.expires.After(now) {
 			l.state = stateOffered
@@ -359,10 +363,12 @@ func (s *Server) offer(p *pool, key clientKey, req *dhcpv4.DHCPv4, cid []byte, h
 			return s.bind(p, a, key, req, cid, "", now), nil
 		}
 	}
-	if old := p.oldestExpired(now); old != nil {
+	for old := p.oldestExpired(now); old != nil; old = p.oldestExpired(now) {
 		a := old.ip
 		s.dropLease(old)
-		return s.bind(p, a, key, req, cid, "", now), nil
+		if s.isFree(p, a) {
+			return s.bind(p, a, key, req, cid, "", now), nil
+		}
 	}
 	return nil, fmt.Errorf("%w: %s", ErrPoolExhausted, p.cfg.Subnet)
 }

@@ -384,3 +384,50 @@ func writeFileAtomic(path string, data []byte) (*os.File, error) {
 	ok = true
 	return tmp, nil
 }
+
+// MemoryStore is a [LeaseStore] in memory, for tests and examples: it
+// survives a server restart within one process, not a process restart.
+type MemoryStore struct {
+	mu     sync.Mutex
+	leases map[netip.Addr]Lease
+}
+
+var _ LeaseStore = (*MemoryStore)(nil)
+
+// NewMemoryStore returns an empty MemoryStore.
+func NewMemoryStore() *MemoryStore {
+	return &MemoryStore{leases: make(map[netip.Addr]Lease)}
+}
+
+// Load implements [LeaseStore].
+func (m *MemoryStore) Load(context.Context) ([]Lease, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]Lease, 0, len(m.leases))
+	for _, l := range m.leases {
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// Put implements [LeaseStore].
+func (m *MemoryStore) Put(_ context.Context, l Lease) error {
+	l.MAC = append(net.HardwareAddr(nil), l.MAC...)
+	if len(l.ClientID) == 0 {
+		l.ClientID = nil
+	} else {
+		l.ClientID = append([]byte(nil), l.ClientID...)
+	}
+	m.mu.Lock()
+	m.leases[l.IP] = l
+	m.mu.Unlock()
+	return nil
+}
+
+// Delete implements [LeaseStore].
+func (m *MemoryStore) Delete(_ context.Context, ip netip.Addr) error {
+	m.mu.Lock()
+	delete(m.leases, ip)
+	m.mu.Unlock()
+	return nil
+}
