@@ -148,6 +148,9 @@ func ListenInterface(iface string, port int) (*net.UDPConn, error) {
 func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if err := conn.SetReadDeadline(time.Time{}); err != nil {
+		return fmt.Errorf("dhcpd: clear read deadline: %w", err)
+	}
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetReadDeadline(time.Now()) })
 	defer stop()
 
