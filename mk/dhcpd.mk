@@ -20,4 +20,4 @@ bench: bench-dhcpd
 
 bench-dhcpd:
 	$(GO) run ./pxe/dhcpd/internal/dhcpdbench -clients $(DHCPD_BENCH_CLIENTS) -inflight $(DHCPD_BENCH_INFLIGHT)
-	$(GO) run ./pxe/dhcpd/internal/dhcpdbench -clients $(DHCPD_BENCH_SEQ_CLIENTS) -inflight $(DHCPD_BENCH_INFLIGHT) -sequential-macs
+	$(GO) run ./pxe/dhcpd/internal/dhcpdbench -clients $(DHCPD_BENCH_SEQ_CLIENTS) -inflight $(DHCPD_BENCH_INFLIGHT) -window 250 -sequential-macs

@@ -173,7 +173,7 @@ func report(a, p dhcpload.Result, window int, skipPeer bool) {
 	}
 	first := func(r dhcpload.Result) float64 { return r.WindowRate(0, window) }
 	last := func(r dhcpload.Result) float64 { return r.WindowRate(len(r.Done)-window, window) }
-	fmt.Fprintln(w, "server\tleases\tfailed\tNAKs\tdup offers\tdup ACKs\tleases/s\tfirst 1k/s\tlast 1k/s\tlast/first\t")
+	fmt.Fprintf(w, "server\tleases\tfailed\tNAKs\tdup offers\tdup ACKs\tleases/s\tfirst %[1]d/s\tlast %[1]d/s\tlast/first\t\n", window)
 	row := func(name string, r dhcpload.Result) {
 		fl := 0.0
 		if first(r) > 0 {
