@@ -140,9 +140,11 @@ type Client struct {
 type topology struct {
 	systemURI  string
 	managerURI string
-	vendor     Vendor
-	q          quirks
-	mediaURI   string
+	// systemMedia is the system's VirtualMedia collection, if it has one.
+	systemMedia string
+	vendor      Vendor
+	q           quirks
+	mediaURI    string
 	// resetTarget and resetTypes come from the system's Reset action.
 	resetTarget string
 	resetTypes  []string

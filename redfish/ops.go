@@ -90,6 +90,7 @@ func (c *Client) discover(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.topo.systemURI = sys.ODataID
+	c.topo.systemMedia = x.VirtualMedia.ID
 	reset := x.Actions["#ComputerSystem.Reset"]
 	c.topo.resetTarget = reset.Target
 	c.topo.resetTypes = reset.ResetTypes
@@ -336,67 +337,71 @@ func (c *Client) setBoot(ctx context.Context, sys *schemas.ComputerSystem, o Boo
 }
 
 // mediaSlot finds (once) the CD/DVD-capable virtual media slot, under
-// Systems or Managers in the vendor's order.
-func (c *Client) mediaSlot(ctx context.Context) (string, error) {
+// Systems or Managers in the vendor's order. When it had to look, it also
+// returns the slot as just read, saving the caller a GET.
+func (c *Client) mediaSlot(ctx context.Context) (string, *schemas.VirtualMedia, error) {
 	const op = "find-media"
 	t := c.topology()
 	if t.mediaURI != "" {
-		return t.mediaURI, nil
+		return t.mediaURI, nil, nil
 	}
-	var found string
+	var found *schemas.VirtualMedia
 	for _, home := range t.q.mediaSearch {
-		owner := t.systemURI
-		if home == mediaUnderManagers {
-			owner = t.managerURI
-		}
-		if owner == "" {
-			continue
-		}
 		err := c.retry(ctx, op, func(ctx context.Context) error {
 			api := c.gf(ctx)
-			resp, err := api.Get(owner)
-			if err != nil {
-				return err
+			coll := t.systemMedia // known from discovery
+			if home == mediaUnderManagers {
+				if t.managerURI == "" {
+					return nil
+				}
+				resp, err := api.Get(t.managerURI)
+				if err != nil {
+					return err
+				}
+				var x resourceExtras
+				err = json.NewDecoder(resp.Body).Decode(&x)
+				resp.Body.Close()
+				if err != nil {
+					return err
+				}
+				coll = x.VirtualMedia.ID
 			}
-			var x resourceExtras
-			err = json.NewDecoder(resp.Body).Decode(&x)
-			resp.Body.Close()
-			if err != nil || x.VirtualMedia.ID == "" {
-				return err
+			if coll == "" {
+				return nil
 			}
-			slots, err := schemas.ListReferencedVirtualMedias(api, x.VirtualMedia.ID)
+			slots, err := schemas.ListReferencedVirtualMedias(api, coll)
 			if err != nil && len(slots) == 0 {
 				return unwrapCollection(err)
 			}
 			for _, s := range slots {
 				if slices.Contains(s.MediaTypes, schemas.CDVirtualMediaType) || slices.Contains(s.MediaTypes, schemas.DVDVirtualMediaType) {
-					found = s.ODataID
+					found = s
 					return nil
 				}
 			}
 			return nil
 		})
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
-		if found != "" {
+		if found != nil {
 			break
 		}
 	}
-	if found == "" {
-		return "", c.fail(op, ErrNoVirtualMedia)
+	if found == nil {
+		return "", nil, c.fail(op, ErrNoVirtualMedia)
 	}
 	c.mu.Lock()
-	c.topo.mediaURI = found
+	c.topo.mediaURI = found.ODataID
 	c.mu.Unlock()
-	return found, nil
+	return found.ODataID, found, nil
 }
 
 // getMedia reads the CD/DVD slot.
 func (c *Client) getMedia(ctx context.Context, op string) (*schemas.VirtualMedia, error) {
-	uri, err := c.mediaSlot(ctx)
-	if err != nil {
-		return nil, err
+	uri, fresh, err := c.mediaSlot(ctx)
+	if err != nil || fresh != nil {
+		return fresh, err
 	}
 	var vm *schemas.VirtualMedia
 	err = c.retry(ctx, op, func(ctx context.Context) error {
