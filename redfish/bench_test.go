@@ -93,13 +93,14 @@ var minimumRequests = []string{
 }
 
 // BenchmarkRemoteInstallFleet installs BENCH_REDFISH_BMCS emulated BMCs
-// (default 1,000), each on its own 127.0.0.1 listener over HTTPS, with
+// (1,000 under make bench-redfish; 100 when unset, for a quick go test
+// -bench run), each on its own 127.0.0.1 listener over HTTPS, with
 // BENCH_REDFISH_LIMIT installs in flight (default 100), in one process:
 // Dial, RemoteInstall, Close per BMC. The image is small
 // (BENCH_REDFISH_IMAGE_KIB, default 64 KiB): each emulated BMC fetches it
 // on insert, so the figure measures the control flow, not image transfer.
 func BenchmarkRemoteInstallFleet(b *testing.B) {
-	n := envInt("BENCH_REDFISH_BMCS", 1000)
+	n := envInt("BENCH_REDFISH_BMCS", 100)
 	limit := envInt("BENCH_REDFISH_LIMIT", 100)
 	imgKiB := envInt("BENCH_REDFISH_IMAGE_KIB", 64)
 	profile := emulator.Profile(os.Getenv("BENCH_REDFISH_PROFILE"))
