@@ -36,6 +36,7 @@ type lease struct {
 	pool     *pool
 	reserved bool // a host reservation: never reclaimed for another client
 	hidx     int  // index in pool.byExpiry, -1 when absent
+	pending  int  // store writes in flight: not reclaimable while > 0
 }
 
 func (l *lease) toLease() Lease {
@@ -116,13 +117,14 @@ func (p *pool) untrack(l *lease) {
 	}
 }
 
-// oldestExpired returns the lease that expired first, if any has expired.
+// oldestExpired returns the lease that expired first, if any has expired
+// and has no store write in flight.
 func (p *pool) oldestExpired(now time.Time) *lease {
 	if p.byExpiry.Len() == 0 {
 		return nil
 	}
 	l := p.byExpiry[0]
-	if l.expires.After(now) {
+	if l.expires.After(now) || l.pending > 0 {
 		return nil
 	}
 	return l

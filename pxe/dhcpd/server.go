@@ -388,7 +388,7 @@ func (s *Server) takeReserved(p *pool, key clientKey, req *dhcpv4.DHCPv4, cid []
 			p.untrack(l)
 			return l, nil
 		}
-		if l.expires.After(now) && l.state != stateDeclined {
+		if l.expires.After(now) && l.state != stateDeclined || l.pending > 0 {
 			return nil, fmt.Errorf("%w: reserved %s", ErrAddressInUse, host.IP)
 		}
 		s.dropLease(l)
@@ -417,7 +417,7 @@ func (s *Server) freeFor(p *pool, a netip.Addr, now time.Time) bool {
 	if l == nil {
 		return true
 	}
-	if !l.reserved && !l.expires.After(now) {
+	if !l.reserved && !l.expires.After(now) && l.pending == 0 {
 		s.dropLease(l)
 		return true
 	}
@@ -490,6 +490,7 @@ func (s *Server) request(ctx context.Context, req *dhcpv4.DHCPv4) (*dhcpv4.DHCPv
 	var snap lease
 	if nakErr == nil {
 		snap = *l
+		s.beginPersist(l)
 	}
 	s.mu.Unlock()
 	if nakErr != nil {
@@ -500,10 +501,8 @@ func (s *Server) request(ctx context.Context, req *dhcpv4.DHCPv4) (*dhcpv4.DHCPv
 		resp.Flags |= 0x8000 // a NAK goes by broadcast when not relayed
 		return resp, "", nil
 	}
-	if s.opts.Leases != nil {
-		if err := s.opts.Leases.Put(ctx, snap.toLease()); err != nil {
-			return nil, reasonStore, fmt.Errorf("dhcpd: persist lease: %w", err)
-		}
+	if err := s.persist(ctx, l, snap.toLease(), false); err != nil {
+		return nil, reasonStore, fmt.Errorf("dhcpd: persist lease: %w", err)
 	}
 	resp := s.newReply(req, dhcpv4.MessageTypeAck)
 	s.fillLease(resp, p, &snap)
@@ -573,11 +572,10 @@ func (s *Server) release(ctx context.Context, req *dhcpv4.DHCPv4) (*dhcpv4.DHCPv
 	l.expires = now
 	p.track(l)
 	snap := *l
+	s.beginPersist(l)
 	s.mu.Unlock()
-	if s.opts.Leases != nil {
-		if err := s.opts.Leases.Put(ctx, snap.toLease()); err != nil {
-			return nil, reasonStore, fmt.Errorf("dhcpd: persist release: %w", err)
-		}
+	if err := s.persist(ctx, l, snap.toLease(), false); err != nil {
+		return nil, reasonStore, fmt.Errorf("dhcpd: persist release: %w", err)
 	}
 	return nil, "", nil
 }
@@ -608,10 +606,13 @@ func (s *Server) decline(ctx context.Context, req *dhcpv4.DHCPv4) (*dhcpv4.DHCPv
 	l.reserved = false
 	l.expires = now.Add(s.opts.DeclineHold)
 	p.track(l)
+	if wasBound {
+		s.beginPersist(l)
+	}
 	s.mu.Unlock()
 	s.log.Warn("address declined", "mac", req.ClientHWAddr.String(), "ip", a.String())
-	if wasBound && s.opts.Leases != nil {
-		if err := s.opts.Leases.Delete(ctx, a); err != nil {
+	if wasBound {
+		if err := s.persist(ctx, l, Lease{IP: a}, true); err != nil {
 			return nil, reasonStore, fmt.Errorf("dhcpd: persist decline: %w", err)
 		}
 	}
@@ -702,4 +703,32 @@ func (s *Server) activeLeases() float64 {
 		}
 	}
 	return float64(n)
+}
+
+// beginPersist marks l as having a store write in flight. Until persist
+// ends it, l is never reclaimed for another client, so the store always
+// receives one address's writes in the order they happened here. Called
+// with s.mu held.
+func (s *Server) beginPersist(l *lease) {
+	if s.opts.Leases != nil {
+		l.pending++
+	}
+}
+
+// persist writes one lease change to the store (without s.mu) and ends
+// the mark of beginPersist.
+func (s *Server) persist(ctx context.Context, l *lease, sl Lease, del bool) error {
+	if s.opts.Leases == nil {
+		return nil
+	}
+	var err error
+	if del {
+		err = s.opts.Leases.Delete(ctx, sl.IP)
+	} else {
+		err = s.opts.Leases.Put(ctx, sl)
+	}
+	s.mu.Lock()
+	l.pending--
+	s.mu.Unlock()
+	return err
 }
