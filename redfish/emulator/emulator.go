@@ -354,11 +354,15 @@ func (b *BMC) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := rw.Header()
 	h.Set("OData-Version", "4.0")
 	h.Set("Cache-Control", "no-cache")
-	if v := r.Header.Get("OData-MaxVersion"); v != "" && v < "4.0" {
+	if v := r.Header.Get("OData-Version"); v != "" && v != "4.0" {
 		newErr(http.StatusPreconditionFailed, "GeneralError").write(rw)
 		return
 	}
 	p := cleanPath(r.URL.Path)
+	if r.Method == http.MethodPost && strings.HasSuffix(p, "/Members") {
+		// POST to a collection's Members is POST to the collection.
+		p = strings.TrimSuffix(p, "/Members")
+	}
 	if !strings.HasPrefix(p, "/redfish") {
 		newErr(http.StatusNotFound, "ResourceMissingAtURI", r.URL.Path).write(rw)
 		return
@@ -483,6 +487,9 @@ func (b *BMC) dispatch(w http.ResponseWriter, r *http.Request, p string) {
 		return
 	}
 	res, etag, body := b.render(p)
+	if res != nil && res.link != "" {
+		w.Header().Set("Link", res.link)
+	}
 	if res == nil {
 		newErr(http.StatusNotFound, "ResourceMissingAtURI", p).write(w)
 		return

@@ -492,6 +492,9 @@ func (b *BMC) readImage(ctx context.Context, resp *http.Response, image string, 
 			return n, "", &MediaError{URL: image, Status: resp.StatusCode, Err: fmt.Errorf("%w: %w", ErrMediaUnreachable, err)}
 		}
 	}
+	if progress != nil && n != lastReport {
+		progress(n)
+	}
 	if n == 0 || (resp.ContentLength >= 0 && n != resp.ContentLength) {
 		return n, "", &MediaError{URL: image, Status: resp.StatusCode,
 			Err: fmt.Errorf("%w: read %d bytes, Content-Length %d", ErrMediaLength, n, resp.ContentLength)}

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/atoll-edge/atoll/redfish/emulator"
 	"github.com/atoll-edge/atoll/redfish/redfishtest"
@@ -129,7 +130,12 @@ func TestAsyncInsertTask(t *testing.T) {
 		t.Fatalf("202: %v %s", r.header, r.raw)
 	}
 	taskPath := str(r.body, "@odata.id")
-	waitFor(t, "the image fetched", func() bool { return big.CompleteFetches() == 1 })
+	// The task reports 99% once every byte is read (100 only when done).
+	waitFor(t, "the image read", func() bool {
+		pc, _ := c.do(http.MethodGet, mon, nil).body["PercentComplete"].(float64)
+		return pc == 99
+	})
+	time.Sleep(50 * time.Millisecond) // ample time to finish, were it not stuck
 	// Fetched, but the task is stuck: still Running, media not inserted.
 	for range 3 {
 		m := c.do(http.MethodGet, mon, nil).want(t, http.StatusAccepted)
@@ -145,6 +151,7 @@ func TestAsyncInsertTask(t *testing.T) {
 		t.Fatalf("%d tasks", n)
 	}
 	em.BMC.Faults().SetStuckTasks(false)
+	waitFor(t, "task end", func() bool { return c.do(http.MethodGet, mon, nil).status != http.StatusAccepted })
 	done := c.do(http.MethodGet, mon, nil).want(t, http.StatusOK)
 	if str(done.body, "TaskState") != "Completed" || done.body["PercentComplete"].(float64) != 100 {
 		t.Fatalf("task after the fault cleared: %s", done.raw)

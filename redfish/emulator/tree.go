@@ -45,6 +45,7 @@ type resource struct {
 
 	body []byte // rendered doc; nil when stale
 	etag string
+	link string // Link header naming the JSON schema
 }
 
 type action struct {
@@ -117,6 +118,13 @@ func (b *BMC) renderLocked(r *resource) {
 	}
 	h := fnv.New64a()
 	_, _ = h.Write(body)
+	if t, ok := r.doc["@odata.type"].(string); ok && r.link == "" {
+		// "#ComputerSystem.v1_27_0.ComputerSystem" is described by
+		// ComputerSystem.v1_27_0.json.
+		if i := strings.LastIndex(t, "."); i > 1 {
+			r.link = "<http://redfish.dmtf.org/schemas/v1/" + t[1:i] + ".json>; rel=describedby"
+		}
+	}
 	r.body = body
 	r.etag = fmt.Sprintf(`"%016x"`, h.Sum64())
 	if b.spec.weakETag {
@@ -262,6 +270,25 @@ func (b *BMC) build() error {
 			"LocalImageStoreAvailableCapacityBytes", "LocalImageStoreTotalCapacityBytes", "ClientCertificates", "MaxImageSizeBytes",
 			"MultipartHttpPushUri", "RemoteServerCertificates", "PublicIdentitySSHKey", "UpdateServiceCapabilities"} {
 			delete(us.doc, k)
+		}
+	}
+
+	// Accounts: one read-only account, the configured user, and the three
+	// predefined roles.
+	if as := b.res["/redfish/v1/AccountService"]; as != nil {
+		keep := map[string]bool{"@odata.id": true, "@odata.type": true, "Id": true, "Name": true, "Description": true,
+			"Status": true, "ServiceEnabled": true, "MinPasswordLength": true, "AccountLockoutThreshold": true,
+			"AccountLockoutDuration": true, "Accounts": true, "Roles": true, "LocalAccountAuth": true}
+		for k := range as.doc {
+			if !keep[k] {
+				delete(as.doc, k)
+			}
+		}
+	}
+	if acct := b.res["/redfish/v1/AccountService/Accounts/1"]; acct != nil {
+		acct.doc["UserName"] = b.opts.Username
+		for _, k := range []string{"EmailAddress", "PhoneNumber", "OneTimePasscodeDeliveryAddress", "Actions", "Certificates"} {
+			delete(acct.doc, k)
 		}
 	}
 
