@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"mime/multipart"
 	"net/http"
 	"strings"
@@ -316,5 +317,52 @@ func TestDeployResumeAbort(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("deploy log lacks the phase's line: %+v", log)
+	}
+}
+
+// TestListFollowsChanges lists, changes and deletes subclouds, and lists
+// again: the encode cache must never serve a stale subcloud, with or without
+// a Viewer.
+func TestListFollowsChanges(t *testing.T) {
+	for _, viewer := range []bool{false, true} {
+		e := newEnv(t, envOptions{viewer: viewer})
+		ctx := context.Background()
+		for i := 1; i <= 20; i++ {
+			mustAdd(t, e, fmt.Sprintf("edge-%d", i), i, "", false)
+		}
+		waitDeploy(t, e.m, "edge-20", dc.Complete)
+		for i := 1; i <= 20; i++ {
+			waitDeploy(t, e.m, fmt.Sprintf("edge-%d", i), dc.Complete)
+		}
+		if _, err := e.c.Subclouds(ctx); err != nil {
+			t.Fatal(err)
+		}
+		desc := "changed"
+		if _, err := e.c.UpdateSubcloud(ctx, "edge-3", client.UpdateRequest{Description: &desc}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.c.DeleteSubcloud(ctx, "edge-5"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.c.Manage(ctx, "edge-7", true); err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.c.Subclouds(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := e.m.Subclouds(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 19 || len(want) != 19 {
+			t.Fatalf("viewer=%v: listed %d, manager has %d, want 19", viewer, len(got), len(want))
+		}
+		for i := range want {
+			g, w := got[i], want[i]
+			if g.Name != w.Name || g.Description != w.Description || g.ManagementState != w.ManagementState || !g.UpdatedAt.Equal(w.UpdatedAt) {
+				t.Errorf("viewer=%v: listed %s %q %s, manager says %s %q %s", viewer, g.Name, g.Description, g.ManagementState, w.Name, w.Description, w.ManagementState)
+			}
+		}
 	}
 }

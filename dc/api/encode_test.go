@@ -152,3 +152,16 @@ func BenchmarkEncodingJSONSubclouds10k(b *testing.B) {
 		}
 	}
 }
+
+func appendList(b []byte, key string, list []*dc.Subcloud) []byte {
+	b = append(b, '{', '"')
+	b = append(b, key...)
+	b = append(b, '"', ':', '[')
+	for i, s := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendSubcloud(b, s, false)
+	}
+	return append(b, ']', '}', '\n')
+}

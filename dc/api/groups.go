@@ -155,5 +155,5 @@ func (h *Handler) groupSubclouds(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return h.writeSubclouds(w, "subclouds", list)
+	return h.writeSubclouds(w, "subclouds", list, false)
 }

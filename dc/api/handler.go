@@ -53,6 +53,9 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// MaxBodyBytes bounds request bodies; larger ones get 413.
 	MaxBodyBytes int64
+	// Viewer, when set, serves the full subcloud list without copies
+	// (see SubcloudViewer). Nil lists through the Service.
+	Viewer SubcloudViewer
 }
 
 // Handler serves the v1.0 resources. Create it with New.
@@ -65,6 +68,8 @@ type Handler struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	bufs     sync.Pool
+	viewer   SubcloudViewer
+	enc      *encodeCache
 }
 
 // New returns a Handler serving svc to clients presenting token (in
@@ -88,6 +93,8 @@ func New(svc Service, token string, opts Options) (*Handler, error) {
 		log:      opts.Logger,
 		maxBody:  opts.MaxBodyBytes,
 		mux:      http.NewServeMux(),
+		viewer:   opts.Viewer,
+		enc:      newEncodeCache(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "atoll", Subsystem: "dc_api", Name: "requests_total",
 			Help: "Requests served by the dc REST API, by route, method and status code.",

@@ -38,6 +38,15 @@ type env struct {
 type envOptions struct {
 	store   dc.Store
 	install dc.Phase // nil: no install phase
+	viewer  bool     // serve lists through Options.Viewer
+}
+
+// managerViewer serves the list fast path from the Manager (which copies;
+// the point is to exercise the handler's Viewer path).
+type managerViewer struct{ m *dc.Manager }
+
+func (v managerViewer) ViewSubclouds(ctx context.Context) ([]*dc.Subcloud, error) {
+	return v.m.Subclouds(ctx)
 }
 
 type syncBuffer struct {
@@ -75,10 +84,14 @@ func newEnv(t testing.TB, o envOptions) *env {
 	}
 	logBuf := &syncBuffer{}
 	reg := prometheus.NewRegistry()
-	h, err := api.New(m, testToken, api.Options{
+	opts := api.Options{
 		Logger:     slog.New(slog.NewJSONHandler(logBuf, nil)),
 		Registerer: reg,
-	})
+	}
+	if o.viewer {
+		opts.Viewer = managerViewer{m}
+	}
+	h, err := api.New(m, testToken, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -287,26 +287,31 @@ func (h *Handler) getSubcloudDetail(w http.ResponseWriter, r *http.Request) erro
 // streamChunk is how much of a list is buffered before it is written out.
 const streamChunk = 32 << 10
 
-// writeSubclouds streams {"<key>": [...]} in chunks.
-func (h *Handler) writeSubclouds(w http.ResponseWriter, key string, list []*dc.Subcloud) error {
+// writeSubclouds streams {"<key>": [...]} in chunks. A full list (all
+// true) also prunes the encode cache of deleted subclouds.
+func (h *Handler) writeSubclouds(w http.ResponseWriter, key string, list []*dc.Subcloud, all bool) error {
 	b := h.getBuf()
 	defer h.putBuf(b)
-	w.Header().Set("Content-Type", mediaJSON)
-	if len(list) <= 16 {
-		// Small lists go out in one piece, with a Content-Length.
-		*b = appendList(*b, key, list)
-		return h.writeBody(w, *b)
+	var gen uint64
+	if all {
+		gen = h.enc.begin()
+		defer h.enc.end(gen)
 	}
-	w.WriteHeader(http.StatusOK)
+	w.Header().Set("Content-Type", mediaJSON)
 	buf := append(*b, '{', '"')
 	buf = append(buf, key...)
 	buf = append(buf, '"', ':', '[')
+	streaming := false
 	for i, s := range list {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		buf = appendSubcloud(buf, s, false)
+		buf = h.enc.appendSubcloud(buf, s, gen)
 		if len(buf) >= streamChunk {
+			if !streaming {
+				w.WriteHeader(http.StatusOK)
+				streaming = true
+			}
 			if _, err := w.Write(buf); err != nil {
 				*b = buf
 				return err
@@ -315,33 +320,32 @@ func (h *Handler) writeSubclouds(w http.ResponseWriter, key string, list []*dc.S
 		}
 	}
 	buf = append(buf, ']', '}', '\n')
-	_, err := w.Write(buf)
 	*b = buf
-	return err
-}
-
-func appendList(b []byte, key string, list []*dc.Subcloud) []byte {
-	b = append(b, '{', '"')
-	b = append(b, key...)
-	b = append(b, '"', ':', '[')
-	for i, s := range list {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendSubcloud(b, s, false)
+	if !streaming {
+		// Small lists go out in one piece, with a Content-Length.
+		return h.writeBody(w, buf)
 	}
-	return append(b, ']', '}', '\n')
+	_, err := w.Write(buf)
+	return err
 }
 
 func (h *Handler) listSubclouds(w http.ResponseWriter, r *http.Request) error {
 	if err := noQuery(r); err != nil {
 		return err
 	}
-	list, err := h.svc.Subclouds(r.Context())
+	var (
+		list []*dc.Subcloud
+		err  error
+	)
+	if h.viewer != nil {
+		list, err = h.viewer.ViewSubclouds(r.Context())
+	} else {
+		list, err = h.svc.Subclouds(r.Context())
+	}
 	if err != nil {
 		return err
 	}
-	return h.writeSubclouds(w, "subclouds", list)
+	return h.writeSubclouds(w, "subclouds", list, true)
 }
 
 // noQuery refuses query parameters on routes that take none (an unknown

@@ -228,3 +228,26 @@ func (c *cachedStore) Close() error {
 	c.mu.Unlock()
 	return err
 }
+
+// ViewSubclouds returns the cached subclouds in id order without copying
+// them (api.SubcloudViewer). The cache never modifies a record it holds (an
+// update stores a new copy), so the slice stays valid after the lock is
+// released; callers must only read the records.
+func (c *cachedStore) ViewSubclouds(ctx context.Context) ([]*dc.Subcloud, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := c.ready(ctx); err != nil {
+		return nil, err
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if !c.loaded {
+		return c.Store.ListSubclouds(ctx)
+	}
+	out := make([]*dc.Subcloud, len(c.ids))
+	for i, id := range c.ids {
+		out[i] = c.byID[id]
+	}
+	return out, nil
+}

@@ -19,6 +19,10 @@ type Config struct {
 	DataDir string `yaml:"data_dir"`
 	// Listen is the API's TCP address.
 	Listen string `yaml:"listen"`
+	// Phases selects the deploy phases: "sim" (simulated, taking
+	// SimPhaseDuration each) or "none" (an added subcloud goes straight to
+	// complete; for API scale runs).
+	Phases string `yaml:"phases"`
 	// SimPhaseDuration is how long each simulated deploy phase takes.
 	SimPhaseDuration time.Duration `yaml:"sim_phase_duration"`
 	// Demo adds sample subclouds on start (if not present).
@@ -44,6 +48,7 @@ func defaultConfig() Config {
 	return Config{
 		DataDir:              ".demo",
 		Listen:               "127.0.0.1:8119",
+		Phases:               "sim",
 		SimPhaseDuration:     3 * time.Second,
 		LogLevel:             "info",
 		LogFormat:            "text",
@@ -64,6 +69,7 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 	configPath := fs.String("config", "", "YAML configuration file (flags override it)")
 	fs.StringVar(&fromFlags.DataDir, "data-dir", cfg.DataDir, "data directory: atoll.db, secret.key, token, url")
 	fs.StringVar(&fromFlags.Listen, "listen", cfg.Listen, "API listen address")
+	fs.StringVar(&fromFlags.Phases, "phases", cfg.Phases, `deploy phases: "sim" (simulated) or "none" (straight to complete)`)
 	fs.DurationVar(&fromFlags.SimPhaseDuration, "sim-phase-duration", cfg.SimPhaseDuration, "duration of each simulated deploy phase")
 	fs.BoolVar(&fromFlags.Demo, "demo", cfg.Demo, "add sample subclouds on start (if not present)")
 	fs.StringVar(&fromFlags.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
@@ -96,6 +102,8 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 			cfg.DataDir = fromFlags.DataDir
 		case "listen":
 			cfg.Listen = fromFlags.Listen
+		case "phases":
+			cfg.Phases = fromFlags.Phases
 		case "sim-phase-duration":
 			cfg.SimPhaseDuration = fromFlags.SimPhaseDuration
 		case "demo":
@@ -125,6 +133,8 @@ func (c Config) validate() error {
 		return errors.New("--data-dir is required")
 	case c.SimPhaseDuration < 0:
 		return errors.New("--sim-phase-duration must not be negative")
+	case c.Phases != "sim" && c.Phases != "none":
+		return fmt.Errorf("--phases %q: must be sim or none", c.Phases)
 	case c.Health != "sim" && c.Health != "https":
 		return fmt.Errorf("--health %q: must be sim or https", c.Health)
 	case c.LogFormat != "text" && c.LogFormat != "json":

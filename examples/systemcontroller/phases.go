@@ -19,7 +19,12 @@ type Phases struct {
 // simDuration is how long each simulated phase takes.
 type simDuration time.Duration
 
-func newSimPhases(d simDuration) Phases {
+// newSimPhases returns the simulated phases, or none at all for --phases
+// none.
+func newSimPhases(cfg Config, d simDuration) Phases {
+	if cfg.Phases == "none" {
+		return Phases{}
+	}
 	return Phases{
 		Install:   simPhase{name: dc.PhaseInstall, steps: installSteps(), total: time.Duration(d)},
 		Bootstrap: simPhase{name: dc.PhaseBootstrap, steps: bootstrapSteps(), total: time.Duration(d)},

@@ -113,8 +113,13 @@ func loadToken(cfg Config) (tokenState, error) {
 	return tokenState{token: t, created: created}, err
 }
 
-func newAPI(m *dc.Manager, tok tokenState, cfg Config, log *slog.Logger, reg prometheus.Registerer) (*api.Handler, error) {
-	return api.New(m, string(tok.token), api.Options{Logger: log, Registerer: reg, MaxBodyBytes: cfg.MaxBodyBytes})
+func newAPI(m *dc.Manager, st dc.Store, tok tokenState, cfg Config, log *slog.Logger, reg prometheus.Registerer) (*api.Handler, error) {
+	opts := api.Options{Logger: log, Registerer: reg, MaxBodyBytes: cfg.MaxBodyBytes}
+	if v, ok := st.(api.SubcloudViewer); ok {
+		// The store cache lists without copying every record.
+		opts.Viewer = v
+	}
+	return api.New(m, string(tok.token), opts)
 }
 
 // rootHandler is the daemon's whole HTTP surface.

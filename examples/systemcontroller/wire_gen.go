@@ -29,7 +29,7 @@ func initApp(ctx context.Context, cfg Config, stderr stderrWriter) (*App, func()
 		return nil, nil, err
 	}
 	mainSimDuration := simDurationOf(cfg)
-	phases := newSimPhases(mainSimDuration)
+	phases := newSimPhases(cfg, mainSimDuration)
 	manager, cleanup2, err := newManager(store, cfg, logger, registry, sealer, phases)
 	if err != nil {
 		cleanup()
@@ -48,7 +48,7 @@ func initApp(ctx context.Context, cfg Config, stderr stderrWriter) (*App, func()
 		cleanup()
 		return nil, nil, err
 	}
-	handler, err := newAPI(manager, mainTokenState, cfg, logger, registry)
+	handler, err := newAPI(manager, store, mainTokenState, cfg, logger, registry)
 	if err != nil {
 		cleanup2()
 		cleanup()
