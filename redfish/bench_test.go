@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -134,6 +135,7 @@ func BenchmarkRemoteInstallFleet(b *testing.B) {
 		var failed atomic.Int64
 		b.StartTimer()
 		start := time.Now()
+		cpuStart := cpuTime()
 
 		g := new(errgroup.Group)
 		g.SetLimit(limit)
@@ -178,6 +180,7 @@ func BenchmarkRemoteInstallFleet(b *testing.B) {
 		}
 		err = g.Wait()
 		wall := time.Since(start)
+		cpu := cpuTime() - cpuStart
 		b.StopTimer()
 		// Close the clients' sessions before the fleet goes (deferred above).
 		cancel()
@@ -206,10 +209,11 @@ func BenchmarkRemoteInstallFleet(b *testing.B) {
 		b.ReportMetric(wall.Seconds(), "wall-s")
 		b.ReportMetric(float64(n)/wall.Seconds(), "installs/s")
 		b.ReportMetric(float64(procStatusKiB("VmHWM"))/1024, "peak-RSS-MiB")
+		b.ReportMetric(float64(cpu.Microseconds())/1000/float64(n), "cpu-ms/install")
 		b.ReportMetric(mean, "req/BMC")
 		b.ReportMetric(float64(len(minimumRequests)), "min-req/BMC")
-		b.Logf("profile %s, %d BMCs over TLS, %d in flight, image %d KiB: wall %v, RSS before fleet %d MiB, peak %d MiB",
-			profile, n, limit, imgKiB, wall.Round(time.Millisecond), rssBefore/1024, procStatusKiB("VmHWM")/1024)
+		b.Logf("profile %s, %d BMCs over TLS, %d in flight, image %d KiB: wall %v, process CPU %v (client and emulators), RSS before fleet %d MiB, peak %d MiB",
+			profile, n, limit, imgKiB, wall.Round(time.Millisecond), cpu.Round(time.Millisecond), rssBefore/1024, procStatusKiB("VmHWM")/1024)
 		b.Logf("requests per BMC: min %d, median %d, max %d, mean %.2f; the flow's minimum is %d (%s)",
 			totals[0], totals[n/2], totals[n-1], mean, len(minimumRequests), strings.Join(minimumRequests, ", "))
 		kinds := make([]string, 0, len(counters[0].kinds))
@@ -219,4 +223,13 @@ func BenchmarkRemoteInstallFleet(b *testing.B) {
 		sort.Strings(kinds)
 		b.Logf("bmc-0 sent: %s", strings.Join(kinds, "; "))
 	}
+}
+
+// cpuTime is the process's user plus system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

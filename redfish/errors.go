@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"syscall"
 
-	"github.com/cenkalti/backoff/v4"
 	"github.com/stmcginnis/gofish/schemas"
 )
 
@@ -144,11 +143,6 @@ func (c *Client) newError(ctx context.Context, op string, attempts int, err erro
 	}
 	e := &Error{BMC: c.ep.Address, Op: op, Attempts: attempts, cause: err}
 	var se *schemas.Error
-	var pe *backoff.PermanentError
-	if errors.As(err, &pe) {
-		err = pe.Err
-		e.cause = err
-	}
 	switch {
 	case errors.As(err, &se) && se.HTTPReturnedStatusCode != 0:
 		e.StatusCode = se.HTTPReturnedStatusCode

@@ -279,3 +279,60 @@ func counter(t *testing.T, reg *prometheus.Registry, name, op string) prometheus
 	t.Fatalf("no %s{op=%q}", name, op)
 	return nil
 }
+
+// TestMetrics: two clients share one registry; requests and errors are
+// counted by operation.
+func TestMetrics(t *testing.T) {
+	fs := newFaultServer(t, false)
+	reg := prometheus.NewRegistry()
+	a := dialFS(t, fs, fastOpts(reg))
+	b := dialFS(t, fs, fastOpts(reg))
+	ctx := context.Background()
+	if _, err := a.PowerState(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.PowerState(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fs.set(rackSystem, func(w http.ResponseWriter, r *http.Request) bool {
+		http.Error(w, `{"error":{"code":"Base.1.0.ResourceMissingAtURI","message":"gone"}}`, http.StatusNotFound)
+		return true
+	})
+	if _, err := a.PowerState(ctx); !errors.Is(err, redfish.ErrNotFound) {
+		t.Fatalf("err = %v", err)
+	}
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP atoll_redfish_errors_total Operations that failed, by operation and kind.
+# TYPE atoll_redfish_errors_total counter
+atoll_redfish_errors_total{kind="not-found",op="power-state"} 1
+`), "atoll_redfish_errors_total"); err != nil {
+		t.Error(err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got float64
+	for _, mf := range mfs {
+		if mf.GetName() != "atoll_redfish_requests_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			var op, code string
+			for _, l := range m.GetLabel() {
+				switch l.GetName() {
+				case "op":
+					op = l.GetValue()
+				case "code":
+					code = l.GetValue()
+				}
+			}
+			if op == "power-state" && code == "200" {
+				got += m.GetCounter().GetValue()
+			}
+		}
+	}
+	if got != 2 {
+		t.Errorf("power-state 200 requests = %v, want 2 (one per client)", got)
+	}
+}

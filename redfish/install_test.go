@@ -252,3 +252,27 @@ func TestRemoteInstallTimeout(t *testing.T) {
 		t.Fatalf("install reported failed = %v, want ErrInstallFailed wrapping the cause", err)
 	}
 }
+
+// plainBMC hides the Client's extras (WaitPower), as a BMC carried over a
+// plugin boundary would: RemoteInstall must poll PowerState itself.
+type plainBMC struct{ redfish.BMC }
+
+func TestRemoteInstallPlainBMC(t *testing.T) {
+	r := newInstallRig(t, emulator.ProfileOpenBMC)
+	c := dialEmu(t, r.e, testOpts(nil))
+	ctx := context.Background()
+	if err := c.SetPower(ctx, redfish.ActionOn); err != nil {
+		t.Fatal(err)
+	}
+	var bmc redfish.BMC = plainBMC{c}
+	if _, ok := bmc.(redfish.PowerWaiter); ok {
+		t.Fatal("plainBMC must not be a PowerWaiter")
+	}
+	var events []string
+	if err := redfish.RemoteInstall(ctx, bmc, r.spec(), installOpts(&events)); err != nil {
+		t.Fatalf("RemoteInstall: %v (%v)", err, events)
+	}
+	if !r.installed.Load() || !contains(events, "power-off:done") {
+		t.Errorf("installed %v, events %v", r.installed.Load(), events)
+	}
+}
