@@ -104,6 +104,9 @@ func BenchmarkFleet1000(b *testing.B) {
 	}
 	defer f.Close()
 	startup := time.Since(start)
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
 	members := f.Members()
 	tr := &http.Transport{MaxIdleConnsPerHost: 1, MaxIdleConns: n}
 	defer tr.CloseIdleConnections()
@@ -139,4 +142,5 @@ func BenchmarkFleet1000(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*n)/time.Since(t0).Seconds(), "req/s")
 	b.ReportMetric(startup.Seconds(), "start-s")
+	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MiB")
 }

@@ -10,19 +10,24 @@
 // values, ComputerSystem.Reset, EthernetInterfaces with MAC addresses), one
 // Manager (firmware version, Manager.Reset), one Chassis, a VirtualMedia
 // collection with a CD/DVD slot and a USB/floppy slot (InsertMedia,
-// EjectMedia, PATCH), UpdateService.FirmwareInventory, and TaskService with
+// EjectMedia, PATCH), UpdateService.FirmwareInventory, AccountService with
+// the configured account and the predefined roles, and TaskService with
 // Tasks and task monitors. Links to anything else are pruned, so a client
 // walking the tree never meets a dangling reference.
 //
 // # Protocol
 //
-// Every response carries OData-Version; GETs carry ETag and Allow, and
-// honour If-None-Match; PATCH honours If-Match (412 on mismatch); wrong
-// methods get 405 with Allow; a login is 201 with Location and
-// X-Auth-Token; errors are Redfish error bodies with @Message.ExtendedInfo
-// from the Base registry and the usual status codes (400, 401, 404, 405,
-// 409, 412, 503). Authentication is Basic or X-Auth-Token (sessions only
-// for ProfileOpenBMC).
+// Every response carries OData-Version; GETs carry ETag, Allow and a Link
+// to the JSON schema (rel=describedby), and honour If-None-Match; PATCH
+// honours If-Match (412 on mismatch); wrong methods get 405 with Allow; a
+// login is 201 with Location and X-Auth-Token; $ query parameters get 501;
+// errors are Redfish error bodies with @Message.ExtendedInfo from the Base
+// registry and the usual status codes (400, 401, 404, 405, 409, 412, 501,
+// 503). Authentication is Basic (with a WWW-Authenticate challenge on 401)
+// or X-Auth-Token; ProfileOpenBMC accepts sessions only, a deliberate
+// departure from the specification that some BMCs make. DMTF's
+// Redfish-Protocol-Validator 1.2.9 reports no failure on the other
+// profiles.
 //
 // # Virtual media and boot
 //

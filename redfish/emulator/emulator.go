@@ -620,4 +620,5 @@ func defaultMediaNets() []netip.Prefix {
 	}
 }
 
+// String names the BMC and its profile, for logs and test failures.
 func (b *BMC) String() string { return fmt.Sprintf("emulator.BMC(%s %s)", b.opts.Name, b.spec.profile) }
