@@ -129,6 +129,15 @@ func oack(p []byte) (map[string]string, bool) {
 // receiver with the given window: at each window end, at the last block, and
 // with the last in-order block on a gap or a timeout.
 func (c *rawClient) receive(blksize, window int, timeout time.Duration) ([]byte, error) {
+	return c.receiveOpt(blksize, window, timeout, true)
+}
+
+// receiveNoDally is receive without waiting for repeats of the last block.
+func (c *rawClient) receiveNoDally(blksize, window int, timeout time.Duration) ([]byte, error) {
+	return c.receiveOpt(blksize, window, timeout, false)
+}
+
+func (c *rawClient) receiveOpt(blksize, window int, timeout time.Duration, dally bool) ([]byte, error) {
 	var out bytes.Buffer
 	var got uint64 // blocks received in order
 	inWindow := 0
@@ -153,7 +162,9 @@ func (c *rawClient) receive(blksize, window int, timeout time.Duration) ([]byte,
 		}
 		blk := binary.BigEndian.Uint16(p[2:])
 		if blk != uint16(got+1) {
-			if blk != uint16(got) { // a gap: say where we are
+			// A gap: say where we are. A lock-step receiver also
+			// acknowledges a repeat of its last block (RFC 1350).
+			if blk != uint16(got) || window == 1 {
 				c.ack(uint16(got))
 				inWindow = 0
 			}
@@ -165,7 +176,9 @@ func (c *rawClient) receive(blksize, window int, timeout time.Duration) ([]byte,
 		inWindow++
 		if len(p)-4 < blksize {
 			c.ack(uint16(got))
-			c.dally(uint16(got), 3*timeout)
+			if dally {
+				c.dally(uint16(got), 3*timeout)
+			}
 			return out.Bytes(), nil
 		}
 		if inWindow == window {

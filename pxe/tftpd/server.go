@@ -23,17 +23,18 @@ const (
 	DefaultMaxWindowSize         = 64
 	DefaultTimeout               = time.Second
 	DefaultRetries               = 5
-	DefaultAnticipate            = 4
+	DefaultAnticipate            = 32
 )
 
 // Protocol limits.
 const (
-	minBlockSize    = 8     // RFC 2348
-	maxBlockSize    = 65464 // RFC 2348
-	maxWindowSize   = 65535 // RFC 7440
-	maxTimeoutSecs  = 255   // RFC 2349
-	defaultBlksize  = 512   // RFC 1350
-	maxRequestBytes = 65536 // larger requests are truncated and then malformed
+	minBlockSize    = 8        // RFC 2348
+	maxBlockSize    = 65464    // RFC 2348
+	maxWindowSize   = 65535    // RFC 7440
+	maxTimeoutSecs  = 255      // RFC 2349
+	defaultBlksize  = 512      // RFC 1350
+	maxRequestBytes = 65536    // larger requests are truncated and then malformed
+	anticipateBytes = 64 << 10 // file bytes sent ahead of a lock-step client, at most
 )
 
 // Options tune a [Server]. The zero value is ready to use: every zero field
@@ -60,10 +61,13 @@ type Options struct {
 	// [1, 65535]. Default DefaultMaxWindowSize.
 	MaxWindowSize int
 	// Anticipate is the number of blocks sent ahead to a client that did not
-	// ask for windowsize. Lock-step clients (RFC 1350) take each DATA in order
-	// from their socket buffer and acknowledge it, so sending a few blocks
-	// ahead hides the round trip without changing the protocol they see. 1
-	// turns it off (strict lock-step). Default DefaultAnticipate.
+	// ask for windowsize, up to 64 KiB of data. Lock-step clients (RFC 1350)
+	// take each DATA in order from their socket buffer and acknowledge it,
+	// so sending blocks ahead hides the round trip and saves wake-ups on
+	// both sides without changing the protocol they see. Each timeout halves
+	// it for the rest of the transfer, so a client whose receive ring cannot
+	// take bursts is served lock-step after a few timeouts. 1 turns it off.
+	// Default DefaultAnticipate.
 	Anticipate int
 	// Timeout is the retransmission timeout when the client does not send the
 	// timeout option (RFC 2349); when it does, its value is used. Default

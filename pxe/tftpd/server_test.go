@@ -34,12 +34,18 @@ func randBytes(t testing.TB, n int) []byte {
 
 // pinGet fetches name with the pin/tftp client.
 func pinGet(t testing.TB, addr *net.UDPAddr, name string, blksize int, tsize bool) ([]byte, int64, error) {
+	return pinGetTimeout(t, addr, name, blksize, tsize, 2*time.Second)
+}
+
+func pinGetTimeout(t testing.TB, addr *net.UDPAddr, name string, blksize int, tsize bool, timeout time.Duration) ([]byte, int64, error) {
 	t.Helper()
 	c, err := tftp.NewClient(addr.String())
 	if err != nil {
 		return nil, 0, err
 	}
-	c.SetTimeout(2 * time.Second)
+	c.SetTimeout(timeout)
+	c.SetRetries(20)
+	c.SetBackoff(func(int) time.Duration { return timeout / 10 }) // the default sleeps up to 1 s
 	if blksize > 0 {
 		c.SetBlockSize(blksize)
 	}

@@ -29,7 +29,8 @@ type transfer struct {
 	gso  bool
 
 	blksize  int
-	window   uint64 // blocks in flight
+	window   uint64 // ring size: the negotiated window, or the anticipation
+	limit    uint64 // blocks in flight, at most window
 	windowed bool   // windowsize was negotiated (RFC 7440)
 	refill   uint64 // free slots that trigger sending more
 	timeout  time.Duration
@@ -131,7 +132,6 @@ func (t *transfer) negotiate(size int64) []Option {
 	o := &t.s.opts
 	t.blksize = defaultBlksize
 	t.timeout = o.Timeout
-	t.window = uint64(o.Anticipate)
 	var ack []Option
 	for _, opt := range t.req.Options {
 		switch opt.Name {
@@ -159,9 +159,11 @@ func (t *transfer) negotiate(size int64) []Option {
 	}
 	// A client that negotiated a window acknowledges its end, freeing it
 	// all; an anticipating window slides one ACK at a time, so wait for half
-	// of it to free up and send that half in one burst.
+	// of it to free up and send that half in one burst. Anticipation keeps at
+	// most anticipateBytes in flight.
 	t.refill = 1
 	if !t.windowed {
+		t.window = uint64(max(1, min(o.Anticipate, anticipateBytes/t.blksize)))
 		t.refill = max(1, t.window/2)
 	}
 	return ack
@@ -179,6 +181,7 @@ func (t *transfer) send(ctx context.Context, f fs.File) (uint64, error) {
 		t.rd = &netasciiReader{r: t.rd.(*bufio.Reader)}
 	}
 	t.stride = 4 + t.blksize
+	t.limit = t.window
 	t.ring = make([]byte, int(t.window)*t.stride)
 	t.lens = make([]int, t.window)
 	t.rbuf = make([]byte, 1024)
@@ -198,8 +201,8 @@ func (t *transfer) send(ctx context.Context, f fs.File) (uint64, error) {
 	)
 	for {
 		// Fill the window.
-		if free := base + t.window - (next - 1); free >= t.refill || next == base+1 {
-			end := base + t.window
+		if free := base + t.limit - (next - 1); free >= t.refill || next == base+1 {
+			end := base + t.limit
 			if t.last != 0 {
 				end = min(end, t.last)
 			}
@@ -233,6 +236,16 @@ func (t *transfer) send(ctx context.Context, f fs.File) (uint64, error) {
 			}
 			if retries++; retries > t.s.opts.Retries {
 				return base, ErrTimeout
+			}
+			if !t.windowed && t.limit > 1 {
+				// A lock-step client lost a block sent ahead: its
+				// network or receive ring may not take bursts of this
+				// size. Halve the anticipation for the rest of the
+				// transfer: a client that cannot take any burst is
+				// lock-step after a few timeouts. The ring keeps its
+				// size; only the window shrinks.
+				t.limit /= 2
+				t.refill = max(1, t.limit/2)
 			}
 			progress = time.Now()
 			next = base + 1 // resend the window; sendBlocks counts it

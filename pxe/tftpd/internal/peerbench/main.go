@@ -43,6 +43,7 @@ type server struct {
 	port int      // port clients connect to
 	wrap []string // prefix for client commands (ip netns exec NS)
 	stop func()
+	cpu  func() time.Duration // CPU time the server has used so far
 }
 
 type bcase struct {
@@ -144,8 +145,10 @@ func runBench(ctx context.Context, sizeMiB, rounds int, atftpdPath, clientList, 
 
 	// results[case][server] = MiB/s per round
 	results := make([]map[string][]float64, len(cases))
+	cpus := make([]map[string][]float64, len(cases)) // server CPU ms per MiB served
 	for i := range results {
 		results[i] = map[string][]float64{}
+		cpus[i] = map[string][]float64{}
 	}
 	for r := 0; r < rounds; r++ {
 		for ci, c := range cases {
@@ -156,12 +159,17 @@ func runBench(ctx context.Context, sizeMiB, rounds int, atftpdPath, clientList, 
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
-				mibs, err := measure(ctx, s, c, fileName, size)
+				cpu0 := s.cpu()
+				mibs, ccpu, err := measure(ctx, s, c, fileName, size)
 				if err != nil {
 					return fmt.Errorf("%s, %s: %w", s.name, c.name, err)
 				}
+				served := float64(int64(c.clients) * size >> 20)
+				cpuPerMiB := float64((s.cpu() - cpu0).Microseconds()) / 1000 / served
 				results[ci][s.name] = append(results[ci][s.name], mibs)
-				log.Printf("round %d  %-45s %-10s %8.1f MiB/s", r+1, c.name, s.name, mibs)
+				cpus[ci][s.name] = append(cpus[ci][s.name], cpuPerMiB)
+				log.Printf("round %d  %-50s %-10s %8.1f MiB/s  server %6.2f, clients %6.2f CPU ms/MiB",
+					r+1, c.name, s.name, mibs, cpuPerMiB, float64(ccpu.Microseconds())/1000/served)
 			}
 		}
 	}
@@ -170,9 +178,19 @@ func runBench(ctx context.Context, sizeMiB, rounds int, atftpdPath, clientList, 
 	for _, s := range servers {
 		names = append(names, s.name)
 	}
-	fmt.Printf("\nTFTP, %d MiB file, loopback, median of %d rounds, MiB/s (GOMAXPROCS from %d CPUs)\n", sizeMiB, rounds, numCPU())
+	fmt.Printf("\nTFTP, %d MiB file, loopback, %d CPUs, median of %d rounds\n", sizeMiB, numCPU(), rounds)
+	fmt.Println("\nThroughput, MiB/s (higher is better):")
+	if err := table(cases, names, results, true); err != nil {
+		return err
+	}
+	fmt.Println("\nServer CPU time, ms per MiB served (lower is better):")
+	return table(cases, names, cpus, false)
+}
+
+// table prints one row per case with Atoll's ratio to the best peer.
+func table(cases []bcase, names []string, results []map[string][]float64, higherBetter bool) error {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "case\t%s\tbest peer\tatoll / best\t\n", strings.Join(names, "\t"))
+	fmt.Fprintf(tw, "case\t%s\tbest peer\tatoll vs best\t\n", strings.Join(names, "\t"))
 	for ci, c := range cases {
 		row := []string{c.name}
 		best, bestName := 0.0, ""
@@ -183,14 +201,18 @@ func runBench(ctx context.Context, sizeMiB, rounds int, atftpdPath, clientList, 
 				continue
 			}
 			row = append(row, fmt.Sprintf("%.1f", v))
-			if n != "atoll" && v > best {
+			if n != "atoll" && (bestName == "" || higherBetter && v > best || !higherBetter && v < best) {
 				best, bestName = v, n
 			}
 		}
 		atoll, _ := median(results[ci]["atoll"])
 		ratio := "-"
-		if best > 0 {
-			ratio = fmt.Sprintf("%.2fx", atoll/best)
+		if best > 0 && atoll > 0 {
+			if higherBetter {
+				ratio = fmt.Sprintf("%.2fx", atoll/best)
+			} else {
+				ratio = fmt.Sprintf("%.2fx less", best/atoll)
+			}
 		}
 		row = append(row, cmp.Or(bestName, "-"), ratio)
 		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
@@ -198,12 +220,43 @@ func runBench(ctx context.Context, sizeMiB, rounds int, atftpdPath, clientList, 
 	return tw.Flush()
 }
 
+// selfCPU is the CPU time of this process (Atoll's server runs in it; the
+// client processes it starts are not counted: they are not reaped yet when
+// it is read, and RUSAGE_SELF excludes children anyway).
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// procCPU reads the CPU time of a process and its reaped children
+// (tftpd-hpa forks one per transfer) from /proc.
+func procCPU(pid int) func() time.Duration {
+	return func() time.Duration {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return 0
+		}
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+		var ticks int64
+		for _, i := range []int{11, 12, 13, 14} { // utime stime cutime cstime, from field 3 on
+			v, _ := strconv.ParseInt(f[i], 10, 64)
+			ticks += v
+		}
+		return time.Duration(ticks) * time.Second / 100 // USER_HZ
+	}
+}
+
 // measure starts c.clients downloads at once and returns the aggregate MiB/s.
-func measure(ctx context.Context, s *server, c bcase, file string, size int64) (float64, error) {
+func measure(ctx context.Context, s *server, c bcase, file string, size int64) (float64, time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	var wg sync.WaitGroup
 	errs := make([]error, c.clients)
+	clientCPU := make([]time.Duration, c.clients)
 	start := time.Now()
 	for i := range c.clients {
 		wg.Go(func() {
@@ -216,7 +269,11 @@ func measure(ctx context.Context, s *server, c bcase, file string, size int64) (
 					fmt.Sprintf("tftp://%s:%d/%s", s.host, s.port, file)}
 			}
 			args = append(slices.Clone(s.wrap), args...)
-			out, err := exec.CommandContext(ctx, args[0], args[1:]...).CombinedOutput()
+			cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+			out, err := cmd.CombinedOutput()
+			if cmd.ProcessState != nil {
+				clientCPU[i] = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+			}
 			switch {
 			case err != nil:
 				errs[i] = fmt.Errorf("%s: %w: %s", args[len(s.wrap)], err, out)
@@ -228,9 +285,13 @@ func measure(ctx context.Context, s *server, c bcase, file string, size int64) (
 	wg.Wait()
 	elapsed := time.Since(start)
 	if err := errors.Join(errs...); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return float64(int64(c.clients)*size) / (1 << 20) / elapsed.Seconds(), nil
+	var cpu time.Duration
+	for _, d := range clientCPU {
+		cpu += d
+	}
+	return float64(int64(c.clients)*size) / (1 << 20) / elapsed.Seconds(), cpu, nil
 }
 
 func startAtoll(ctx context.Context, dir string, opts tftpd.Options) (*server, error) {
@@ -249,7 +310,7 @@ func startAtoll(ctx context.Context, dir string, opts tftpd.Options) (*server, e
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, conn) }()
-	return &server{name: "atoll", host: "127.0.0.1", port: conn.LocalAddr().(*net.UDPAddr).Port, stop: func() {
+	return &server{name: "atoll", host: "127.0.0.1", port: conn.LocalAddr().(*net.UDPAddr).Port, cpu: selfCPU, stop: func() {
 		cancel()
 		if err := <-done; err != nil {
 			log.Printf("atoll Serve: %v", err)
@@ -268,12 +329,12 @@ func startHPA(ctx context.Context, dir string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	stop, err := startProc(ctx, nil, bin, "--foreground", "--address", fmt.Sprintf("127.0.0.1:%d", port),
+	stop, cpu, err := startProc(ctx, nil, bin, "--foreground", "--address", fmt.Sprintf("127.0.0.1:%d", port),
 		"--user", "root", "--secure", dir)
 	if err != nil {
 		return nil, err
 	}
-	return ready(ctx, &server{name: "tftpd-hpa", host: "127.0.0.1", port: port, stop: stop})
+	return ready(ctx, &server{name: "tftpd-hpa", host: "127.0.0.1", port: port, stop: stop, cpu: cpu})
 }
 
 func startAtftpd(ctx context.Context, dir, bin string) (*server, error) {
@@ -281,13 +342,13 @@ func startAtftpd(ctx context.Context, dir, bin string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	stop, err := startProc(ctx, nil, bin, "--daemon", "--no-fork", "--port", strconv.Itoa(port),
+	stop, cpu, err := startProc(ctx, nil, bin, "--daemon", "--no-fork", "--port", strconv.Itoa(port),
 		"--bind-address", "127.0.0.1", "--user", "root", "--group", "root", "--logfile", "/dev/null",
 		"--maxthread", "100", dir)
 	if err != nil {
 		return nil, err
 	}
-	return ready(ctx, &server{name: "atftpd", host: "127.0.0.1", port: port, stop: stop})
+	return ready(ctx, &server{name: "atftpd", host: "127.0.0.1", port: port, stop: stop, cpu: cpu})
 }
 
 // startDnsmasq runs dnsmasq's TFTP server on port 69 in a new network
@@ -308,14 +369,14 @@ func startDnsmasq(ctx context.Context, dir string) (*server, error) {
 		delNS()
 		return nil, fmt.Errorf("dnsmasq: lo up: %v: %s", err, out)
 	}
-	stop, err := startProc(ctx, wrap, bin, "--keep-in-foreground", "--conf-file=/dev/null", "--port=0",
+	stop, cpu, err := startProc(ctx, wrap, bin, "--keep-in-foreground", "--conf-file=/dev/null", "--port=0",
 		"--enable-tftp", "--tftp-root="+dir, "--listen-address=127.0.0.1", "--bind-interfaces",
 		"--user=root", "--pid-file=", "--quiet-tftp", "--tftp-max=100", "--log-facility=/dev/null")
 	if err != nil {
 		delNS()
 		return nil, err
 	}
-	return ready(ctx, &server{name: "dnsmasq", host: "127.0.0.1", port: 69, wrap: wrap, stop: func() { stop(); delNS() }})
+	return ready(ctx, &server{name: "dnsmasq", host: "127.0.0.1", port: 69, wrap: wrap, stop: func() { stop(); delNS() }, cpu: cpu})
 }
 
 // cleanupNetns removes namespaces left by runs that were killed.
@@ -338,19 +399,19 @@ func cleanupNetns() {
 }
 
 // startProc starts a server process; stop kills it and waits.
-func startProc(ctx context.Context, wrap []string, bin string, args ...string) (func(), error) {
+func startProc(ctx context.Context, wrap []string, bin string, args ...string) (func(), func() time.Duration, error) {
 	argv := append(slices.Clone(wrap), bin)
 	argv = append(argv, args...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("%s: %w", bin, err)
+		return nil, nil, fmt.Errorf("%s: %w", bin, err)
 	}
 	return func() {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
-	}, nil
+	}, procCPU(cmd.Process.Pid), nil
 }
 
 // ready waits until s serves the probe file, or stops it.
