@@ -634,3 +634,24 @@ func TestServeOverUDP(t *testing.T) {
 		t.Fatal("Serve did not return after cancel")
 	}
 }
+
+// TestServeReturnsReadError: a conn closed under Serve ends it with an error.
+func TestServeReturnsReadError(t *testing.T) {
+	s := newServer(t, dhcpd.Options{Pools: []dhcpd.Pool{poolA("10.10.0.10", "10.10.0.20")}, Workers: 2})
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(context.Background(), conn) }()
+	time.Sleep(50 * time.Millisecond)
+	conn.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("Serve: %v, want net.ErrClosed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return after its conn closed")
+	}
+}

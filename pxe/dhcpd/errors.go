@@ -37,6 +37,7 @@ type ConfigError struct {
 	Reason string
 }
 
+// Error returns "dhcpd: invalid FIELD: REASON".
 func (e *ConfigError) Error() string {
 	return fmt.Sprintf("dhcpd: invalid %s: %s", e.Field, e.Reason)
 }
