@@ -84,7 +84,7 @@ func TestBadInput(t *testing.T) {
 	mp := func(fields, files map[string]string) (string, io.Reader) { return multipartBody(t, fields, files) }
 	ctMP, bodyBadB64 := mp(map[string]string{"bootstrap-address": bootstrapAddr(9), "bmc_password": "not*base64!"},
 		map[string]string{"bootstrap_values": bootstrapYAML("edge-9", 9), "install_values": installYAML})
-	ctMP2, bodyUnknownPart := mp(map[string]string{"bootstrap-address": bootstrapAddr(9), "migrate": "true"},
+	ctMP2, bodyUnknownPart := mp(map[string]string{"bootstrap-address": bootstrapAddr(9), "rehome_data": "{}"},
 		map[string]string{"bootstrap_values": bootstrapYAML("edge-9", 9)})
 	ctMP3, bodyNoAddr := mp(nil, map[string]string{"bootstrap_values": bootstrapYAML("edge-9", 9)})
 	ctMP4, bodyBadYAML := mp(map[string]string{"bootstrap-address": bootstrapAddr(9)},
@@ -92,6 +92,9 @@ func TestBadInput(t *testing.T) {
 	ctMP5, bodyPWNoInstall := mp(map[string]string{"bootstrap-address": bootstrapAddr(9), "bmc_password": b64("pw")},
 		map[string]string{"bootstrap_values": bootstrapYAML("edge-9", 9)})
 	ctMP6, bodyBadSysadmin := mp(map[string]string{"bootstrap-address": bootstrapAddr(9), "sysadmin_password": "%%%"},
+		map[string]string{"bootstrap_values": bootstrapYAML("edge-9", 9)})
+
+	ctMP7, bodyMigrate := mp(map[string]string{"bootstrap-address": bootstrapAddr(9), "migrate": "true", "name": "edge-9"},
 		map[string]string{"bootstrap_values": bootstrapYAML("edge-9", 9)})
 
 	ipv6 := strings.NewReplacer("management_subnet: 10.0.9.0/24", "management_subnet: fd00:9::/64")
@@ -157,7 +160,9 @@ func TestBadInput(t *testing.T) {
 		{"missing bootstrap-address", "POST", "/v1.0/subclouds", ctMP3, bodyNoAddr,
 			nil, 400, api.CodeInvalidValue, []string{"bootstrap-address"}},
 		{"unknown multipart part", "POST", "/v1.0/subclouds", ctMP2, bodyUnknownPart,
-			nil, 400, api.CodeUnknownField, []string{"migrate"}},
+			nil, 400, api.CodeUnknownField, []string{"rehome_data"}},
+		{"migrate (dcmanager subcloud add --migrate)", "POST", "/v1.0/subclouds", ctMP7, bodyMigrate,
+			nil, 400, api.CodeInvalidValue, []string{"migrate", "not supported"}},
 		{"invalid base64 bmc_password", "POST", "/v1.0/subclouds", ctMP, bodyBadB64,
 			nil, 400, api.CodeInvalidValue, []string{"bmc_password", "base64"}},
 		{"invalid base64 sysadmin_password", "POST", "/v1.0/subclouds", ctMP6, bodyBadSysadmin,

@@ -15,7 +15,10 @@ const noErrors = "No errors present"
 // Values of deploy_config_sync_status, as dcmanager spells them.
 const (
 	deployConfigUpToDate = "Deployment: configurations up-to-date"
-	deployConfigUnknown  = "Deployment: configurations unknown"
+	deployConfigUnknown  = "unknown"
+	// oamUnavailable is dcmanager's oam_floating_ip when it has none; its
+	// CLI hides the row then.
+	oamUnavailable = "unavailable"
 )
 
 // timeLayout is how timestamps cross the wire (RFC 3339, UTC, nanoseconds
@@ -69,7 +72,11 @@ func appendSubcloud(b []byte, s *dc.Subcloud, detail bool) []byte {
 	b = append(b, ']')
 	b = appendKeyString(b, "region-name", regionName(s))
 	if detail {
-		b = appendKeyAddr(b, "oam_floating_ip", s.OAMFloatingIP)
+		if s.OAMFloatingIP.IsValid() {
+			b = appendKeyAddr(b, "oam_floating_ip", s.OAMFloatingIP)
+		} else {
+			b = appendKeyString(b, "oam_floating_ip", oamUnavailable)
+		}
 		dcs := deployConfigUnknown
 		if s.DeployStatus == dc.Complete {
 			dcs = deployConfigUpToDate

@@ -62,6 +62,9 @@ func TestAppendSubcloudMatchesEncodingJSON(t *testing.T) {
 		if want["endpoint_sync_status"] == nil {
 			want["endpoint_sync_status"] = []any{} // never null on the wire
 		}
+		if !s.OAMFloatingIP.IsValid() {
+			want["oam_floating_ip"] = oamUnavailable
+		}
 		want["sync_status"] = string(s.SyncStatus())
 		want["region-name"] = s.Name
 		want["region_name"] = s.Name

@@ -23,6 +23,10 @@ func addParts() map[string]partKind {
 		"release":           fieldPart,
 		"description":       fieldPart,
 		"location":          fieldPart,
+		// Sent by `dcmanager subcloud add --migrate [--name N]`; refused
+		// with a clear message (Atoll does not migrate subclouds).
+		"migrate": fieldPart,
+		"name":    fieldPart,
 	}
 }
 
@@ -52,6 +56,7 @@ func updateParts() map[string]partKind {
 		"name":             fieldPart,
 		"install_values":   filePart,
 		"bmc_password":     fieldPart,
+		"migrate":          fieldPart, // `dcmanager subcloud unmanage --migrate`: refused
 	}
 }
 
@@ -155,6 +160,12 @@ func (f *form) setField(field, v string) {
 // addRequest turns the parts of an add into a dc.AddRequest.
 func addRequest(f *form) (dc.AddRequest, error) {
 	var req dc.AddRequest
+	if err := noMigrate(f); err != nil {
+		return req, err
+	}
+	if _, ok := f.fields["name"]; ok {
+		return req, badRequest(CodeInvalidValue, "name", "name: only valid with migrate; the name comes from bootstrap_values")
+	}
 	bv, ok := f.files["bootstrap_values"]
 	if !ok {
 		return req, badRequest(CodeInvalidValue, "bootstrap_values", "bootstrap_values: required")
@@ -285,7 +296,7 @@ func (h *Handler) getSubcloudDetail(w http.ResponseWriter, r *http.Request) erro
 }
 
 // streamChunk is how much of a list is buffered before it is written out.
-const streamChunk = 32 << 10
+const streamChunk = 128 << 10
 
 // writeSubclouds streams {"<key>": [...]} in chunks. A full list (all
 // true) also prunes the encode cache of deleted subclouds.
@@ -417,6 +428,9 @@ func onlyManagement(req dc.UpdateRequest) bool {
 
 func updateRequest(f *form) (dc.UpdateRequest, error) {
 	var req dc.UpdateRequest
+	if err := noMigrate(f); err != nil {
+		return req, err
+	}
 	if len(f.fields) == 0 && len(f.files) == 0 {
 		return req, badRequest(CodeBadRequest, "", "nothing to update")
 	}
@@ -527,4 +541,18 @@ func (h *Handler) abortDeploy(w http.ResponseWriter, r *http.Request) error {
 	}
 	noteRef(r.Context(), s.Name)
 	return h.writeSubcloud(w, s, false)
+}
+
+// noMigrate refuses dcmanager's migrate flag: Atoll does not migrate
+// subclouds between distributed clouds.
+func noMigrate(f *form) error {
+	v, ok := f.fields["migrate"]
+	if !ok {
+		return nil
+	}
+	if on, err := parseBool(v); err == nil && !on {
+		delete(f.fields, "migrate")
+		return nil
+	}
+	return badRequest(CodeInvalidValue, "migrate", "migrate: subcloud migration is not supported by Atoll")
 }

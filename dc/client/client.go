@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -234,12 +235,20 @@ func (c *Client) Subcloud(ctx context.Context, sc string) (*dc.Subcloud, error) 
 // SubcloudDetail returns the subcloud with the detail keys (oam_floating_ip,
 // deploy_config_sync_status, region_name).
 func (c *Client) SubcloudDetail(ctx context.Context, sc string) (*Subcloud, error) {
-	var s Subcloud
-	if err := c.do(ctx, http.MethodGet, "/subclouds/"+esc(sc)+"/detail", "", nil, &s); err != nil {
+	// oam_floating_ip is "unavailable" when there is none (as dcmanager
+	// says it): decode it as text, shadowing the embedded netip.Addr.
+	var d struct {
+		Subcloud
+		OAMFloatingIP string `json:"oam_floating_ip"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/subclouds/"+esc(sc)+"/detail", "", nil, &d); err != nil {
 		return nil, err
 	}
-	s.fix()
-	return &s, nil
+	if a, err := netip.ParseAddr(d.OAMFloatingIP); err == nil {
+		d.Subcloud.OAMFloatingIP = a
+	}
+	d.fix()
+	return &d.Subcloud, nil
 }
 
 // AddRequest is what POST /v1.0/subclouds takes. Files are sent as they

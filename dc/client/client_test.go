@@ -70,6 +70,11 @@ func TestErrorsMapToDC(t *testing.T) {
 	if !errors.As(err, &ae) || ae.Status != http.StatusUnauthorized || errors.Is(err, dc.ErrNotFound) || errors.Is(err, dc.ErrInvalid) {
 		t.Fatalf("wrong token: %v", err)
 	}
+	// Detail of a subcloud without OAM: the server says "unavailable".
+	d, err := c.SubcloudDetail(ctx, "edge-1")
+	if err != nil || d.OAMFloatingIP.IsValid() || d.RegionName != "edge-1" || d.DeployConfigSyncStatus == "" {
+		t.Fatalf("SubcloudDetail = %+v, %v", d, err)
+	}
 	// Subclouds listed through the client equal the Manager's view.
 	want, _ := m.Subclouds(ctx)
 	got, err := c.Subclouds(ctx)

@@ -1,9 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"slices"
@@ -89,33 +89,39 @@ func TestScaleBench(t *testing.T) {
 			return true, nil
 		})
 	}
-	// listLatency is the median time of a full GET /v1.0/subclouds, read to
-	// the last byte, and the body size.
+	// listLatency times full GETs of /v1.0/subclouds, read to the last byte
+	// into a buffer of the right size: the first (cold encode cache) and
+	// the median of the rest, and the body size.
 	hc := &http.Client{}
-	listLatency := func(n int) (time.Duration, int) {
+	listLatency := func(n int) (cold, median time.Duration, size int) {
 		var times []time.Duration
-		size := 0
-		for range listRuns {
+		for run := range listRuns + 1 {
 			req, _ := http.NewRequest("GET", d.url+"/v1.0/subclouds", nil)
 			req.Header.Set("X-Auth-Token", d.token)
+			buf := bytes.NewBuffer(make([]byte, 0, size+64<<10))
 			start := time.Now()
 			resp, err := hc.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, err := io.ReadAll(resp.Body)
+			_, err = buf.ReadFrom(resp.Body)
 			resp.Body.Close()
-			times = append(times, time.Since(start))
+			took := time.Since(start)
 			if err != nil || resp.StatusCode != 200 {
 				t.Fatalf("list: %d %v", resp.StatusCode, err)
 			}
-			if got := strings.Count(string(b), `"management-state"`); got != n {
+			if got := bytes.Count(buf.Bytes(), []byte(`"management-state"`)); got != n {
 				t.Fatalf("list returned %d subclouds, want %d", got, n)
 			}
-			size = len(b)
+			size = buf.Len()
+			if run == 0 {
+				cold = took
+				continue
+			}
+			times = append(times, took)
 		}
 		slices.Sort(times)
-		return times[len(times)/2], size
+		return cold, times[len(times)/2], size
 	}
 	clientList := func() time.Duration {
 		var times []time.Duration
@@ -136,21 +142,21 @@ func TestScaleBench(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitComplete(first)
-	l1, size1 := listLatency(first)
+	c1, l1, size1 := listLatency(first)
 	d2, err := addUpTo(total)
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitComplete(total)
-	l2, size2 := listLatency(total)
+	c2, l2, size2 := listLatency(total)
 	cl2 := clientList()
 	rss, hwm := procMemory(t, d.cmd.Process.Pid)
 
 	rows := [][2]string{
 		{fmt.Sprintf("adds/s, 0 -> %d (%d concurrent adders)", first, adders), fmt.Sprintf("%.0f", float64(first)/d1.Seconds())},
 		{fmt.Sprintf("adds/s, %d -> %d", first, total), fmt.Sprintf("%.0f", float64(total-first)/d2.Seconds())},
-		{fmt.Sprintf("GET /v1.0/subclouds, %d subclouds (median of %d)", first, listRuns), fmt.Sprintf("%.1f ms (%.1f MB)", ms(l1), float64(size1)/1e6)},
-		{fmt.Sprintf("GET /v1.0/subclouds, %d subclouds (median of %d)", total, listRuns), fmt.Sprintf("%.1f ms (%.1f MB), target < %d ms", ms(l2), float64(size2)/1e6, target.Milliseconds())},
+		{fmt.Sprintf("GET /v1.0/subclouds, %d subclouds: median of %d (first)", first, listRuns), fmt.Sprintf("%.1f ms (%.1f ms), %.1f MB", ms(l1), ms(c1), float64(size1)/1e6)},
+		{fmt.Sprintf("GET /v1.0/subclouds, %d subclouds: median of %d (first)", total, listRuns), fmt.Sprintf("%.1f ms (%.1f ms), %.1f MB; target < %d ms", ms(l2), ms(c2), float64(size2)/1e6, target.Milliseconds())},
 		{fmt.Sprintf("typed client Subclouds() incl. JSON decode, %d", total), fmt.Sprintf("%.1f ms", ms(cl2))},
 		{"controller RSS now / peak (VmRSS / VmHWM)", fmt.Sprintf("%.0f / %.0f MiB", rss, hwm)},
 	}
