@@ -24,7 +24,7 @@ bench-dcapi:
 	@$(GO) test -run '^$$' -bench AddValidation -benchtime 20000x -count=1 ./dc | grep '^Benchmark'
 	@echo
 	@echo "list encoding, 10k subclouds in memory (hand-written appender vs encoding/json): go test -bench Subclouds10k ./dc/api"
-	@$(GO) test -run '^$$' -bench 'Subclouds10k' -benchmem -count=1 ./dc/api | grep '^Benchmark'
+	@$(GO) test -run '^$$' -bench 'Subclouds10k' -benchmem -benchtime 20x -count=1 ./dc/api | grep '^Benchmark'
 
 test-dcapi:
 	$(GO) test -race -count=1 -timeout 10m $(DCAPI_PKGS)
