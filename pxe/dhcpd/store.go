@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -44,8 +45,9 @@ type LeaseStore interface {
 // checksummed records, synced to disk before Put returns, rewritten
 // atomically (temporary file, fsync, rename, fsync of the directory) when
 // stale records outnumber live ones. Concurrent Puts share one write and
-// one fsync (group commit). A torn record at the end of the file, left by a
-// crash during a write, is dropped on open.
+// one fsync (group commit); each write ends with a commit record. A write
+// cut short by a crash was never acknowledged and is dropped whole on open;
+// damage to committed records fails the open with [ErrCorruptStore].
 type FileStore struct {
 	path       string
 	reqs       chan storeReq
@@ -71,7 +73,7 @@ type storeReq struct {
 
 // fileRecord is one line of the log, after an 8-hex-digit CRC-32C and a space.
 type fileRecord struct {
-	Op       string `json:"op"` // "put" or "del"
+	Op       string `json:"op"` // "put", "del" or "commit"
 	IP       string `json:"ip"`
 	MAC      string `json:"mac,omitempty"`
 	ClientID []byte `json:"cid,omitempty"`
@@ -79,7 +81,8 @@ type fileRecord struct {
 	Expires  int64  `json:"exp,omitempty"` // Unix milliseconds
 }
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+// opCommit ends every write: the records before it are complete.
+const opCommit = "commit"
 
 // compactMin is the log length below which the file is never rewritten.
 const compactMin = 4096
@@ -101,31 +104,45 @@ func OpenFileStore(path string) (*FileStore, error) {
 }
 
 // replay reads the log into s.live and truncates a torn tail.
+//
+// Every write ends with a commit record, and records count only once their
+// commit record is read: a batch cut short by a crash was never
+// acknowledged, so it is dropped whole. A bad record followed by a later
+// commit record is damage to acknowledged data, reported as
+// ErrCorruptStore rather than silently dropped.
 func (s *FileStore) replay() error {
 	r := bufio.NewReader(s.f)
-	var good int64
+	var (
+		good, pos int64
+		pending   []fileRecord
+	)
 	for {
 		line, err := r.ReadBytes('\n')
 		if errors.Is(err, io.EOF) {
-			// A last line without newline is a torn write: dropped below.
-			break
+			break // a last line without newline is a torn write
 		}
 		if err != nil {
 			return fmt.Errorf("dhcpd: read lease store: %w", err)
 		}
+		pos += int64(len(line))
 		rec, ok := decodeRecord(line)
 		if !ok {
-			// Only the last record may be torn; anything after it is garbage
-			// from the same interrupted write if it is not valid either.
 			rest, _ := io.ReadAll(r)
-			if bytes.Count(rest, []byte{'\n'}) > 0 && validTail(rest) {
-				return fmt.Errorf("%w: %s: bad record at offset %d", ErrCorruptStore, s.path, good)
+			if laterCommit(rest) {
+				return fmt.Errorf("%w: %s: bad record at offset %d", ErrCorruptStore, s.path, pos-int64(len(line)))
 			}
 			break
 		}
-		s.apply(rec)
-		s.records++
-		good += int64(len(line))
+		if rec.Op != opCommit {
+			pending = append(pending, rec)
+			continue
+		}
+		for _, p := range pending {
+			s.apply(p)
+		}
+		s.records += len(pending)
+		pending = pending[:0]
+		good = pos
 	}
 	if err := s.f.Truncate(good); err != nil {
 		return fmt.Errorf("dhcpd: truncate lease store: %w", err)
@@ -136,11 +153,10 @@ func (s *FileStore) replay() error {
 	return nil
 }
 
-// validTail reports whether rest holds at least one valid record, which
-// means the bad record was not the torn tail.
-func validTail(rest []byte) bool {
+// laterCommit reports whether rest holds a valid commit record.
+func laterCommit(rest []byte) bool {
 	for _, line := range bytes.SplitAfter(rest, []byte{'\n'}) {
-		if _, ok := decodeRecord(line); ok {
+		if rec, ok := decodeRecord(line); ok && rec.Op == opCommit {
 			return true
 		}
 	}
@@ -152,12 +168,12 @@ func decodeRecord(line []byte) (fileRecord, bool) {
 	if len(line) < 10 || line[len(line)-1] != '\n' || line[8] != ' ' {
 		return rec, false
 	}
-	var sum uint32
-	if _, err := fmt.Sscanf(string(line[:8]), "%08x", &sum); err != nil {
+	sum, err := strconv.ParseUint(string(line[:8]), 16, 32)
+	if err != nil {
 		return rec, false
 	}
 	body := line[9 : len(line)-1]
-	if crc32.Checksum(body, castagnoli) != sum {
+	if crc32.Checksum(body, crc32.MakeTable(crc32.Castagnoli)) != uint32(sum) {
 		return rec, false
 	}
 	if err := json.Unmarshal(body, &rec); err != nil {
@@ -169,7 +185,7 @@ func decodeRecord(line []byte) (fileRecord, bool) {
 func encodeRecord(rec fileRecord) []byte {
 	body, _ := json.Marshal(rec) // only strings, bytes and ints: cannot fail
 	out := make([]byte, 0, len(body)+10)
-	out = fmt.Appendf(out, "%08x ", crc32.Checksum(body, castagnoli))
+	out = fmt.Appendf(out, "%08x ", crc32.Checksum(body, crc32.MakeTable(crc32.Castagnoli)))
 	out = append(out, body...)
 	return append(out, '\n')
 }
@@ -271,8 +287,9 @@ func (s *FileStore) Close() error {
 func (s *FileStore) writer() {
 	defer close(s.writerDone)
 	var (
-		batch []storeReq
-		buf   []byte
+		batch  []storeReq
+		buf    []byte
+		commit = encodeRecord(fileRecord{Op: opCommit})
 	)
 	for first := range s.reqs {
 		batch = append(batch[:0], first)
@@ -292,6 +309,7 @@ func (s *FileStore) writer() {
 		for _, r := range batch {
 			buf = append(buf, r.rec...)
 		}
+		buf = append(buf, commit...)
 		err := s.appendSync(buf)
 		if err == nil {
 			s.mu.Lock()
@@ -336,6 +354,7 @@ func (s *FileStore) maybeCompact() {
 	for _, l := range s.live {
 		buf = append(buf, encodeRecord(leaseRecord(l))...)
 	}
+	buf = append(buf, encodeRecord(fileRecord{Op: opCommit})...)
 	n := len(s.live)
 	s.mu.Unlock()
 	f, err := writeFileAtomic(s.path, buf)
