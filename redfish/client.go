@@ -129,10 +129,12 @@ type Client struct {
 	metrics *metrics
 	http    *http.Client
 
-	// topo is discovered once (system, manager, vendor, media slot) and
-	// then only read; mu guards its lazy filling.
-	mu   sync.Mutex
-	topo topology
+	// mu guards api (replaced when an expired session is renewed) and the
+	// lazy filling of topo, discovered once (system, manager, vendor,
+	// media slot) and then only read. loginMu serializes renewals.
+	mu      sync.Mutex
+	loginMu sync.Mutex
+	topo    topology
 }
 
 // topology is where the BMC keeps what the client drives. It describes the
@@ -248,8 +250,22 @@ func (t *limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	return resp, err
 }
 
-// login connects gofish: a session when the BMC offers one, else basic auth.
+// login connects gofish (see connect), with retries on transient failures.
 func (c *Client) login(ctx context.Context) error {
+	return c.retry(ctx, "login", func(ctx context.Context) error {
+		api, err := c.connect(ctx)
+		if err != nil {
+			return err
+		}
+		c.mu.Lock()
+		c.api = api
+		c.mu.Unlock()
+		return nil
+	})
+}
+
+// connect logs in: a session when the BMC offers one, else basic auth.
+func (c *Client) connect(ctx context.Context) (*gofish.APIClient, error) {
 	conf := gofish.ClientConfig{
 		Endpoint:              c.ep.Address,
 		Username:              c.ep.Username,
@@ -260,19 +276,54 @@ func (c *Client) login(ctx context.Context) error {
 		MaxConcurrentRequests: int64(c.opts.MaxConcurrent),
 		BasicAuth:             c.opts.Auth == AuthBasic,
 	}
-	return c.retry(ctx, "login", func(ctx context.Context) error {
-		api, err := gofish.ConnectContext(ctx, conf)
-		if err != nil && !conf.BasicAuth && sessionUnsupported(err) {
-			c.log.Debug("session service unavailable, using basic auth", "err", err)
-			conf.BasicAuth = true
-			api, err = gofish.ConnectContext(ctx, conf)
-		}
-		if err != nil {
-			return err
-		}
-		c.api = api
-		return nil
-	})
+	api, err := gofish.ConnectContext(ctx, conf)
+	if err != nil && !conf.BasicAuth && sessionUnsupported(err) {
+		c.log.Debug("session service unavailable, using basic auth", "err", err)
+		conf.BasicAuth = true
+		api, err = gofish.ConnectContext(ctx, conf)
+	}
+	return api, err
+}
+
+// relogin replaces an expired session, once for all the callers that saw
+// it rejected: stale is the client they used.
+func (c *Client) relogin(ctx context.Context, stale *gofish.APIClient) error {
+	c.loginMu.Lock()
+	defer c.loginMu.Unlock()
+	if c.current() != stale {
+		return nil // another caller already logged in again
+	}
+	c.log.Info("session rejected, logging in again")
+	api, err := c.connect(context.WithValue(ctx, opKey{}, "login"))
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.api = api
+	c.mu.Unlock()
+	return nil
+}
+
+// current returns the gofish client in use.
+func (c *Client) current() *gofish.APIClient {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.api
+}
+
+// hasSession reports whether api authenticates with a session token.
+func hasSession(api *gofish.APIClient) bool {
+	if api == nil {
+		return false
+	}
+	_, err := api.GetSession()
+	return err == nil
+}
+
+// isStatus reports whether err is an HTTP answer with status code.
+func isStatus(err error, code int) bool {
+	var se *schemas.Error
+	return errors.As(err, &se) && se.HTTPReturnedStatusCode == code
 }
 
 // sessionUnsupported reports whether a failed session login means "no
@@ -293,13 +344,14 @@ func sessionUnsupported(err error) bool {
 // The logout is bounded by ctx and RequestTimeout; its failure is logged,
 // not returned (the session expires on the BMC anyway).
 func (c *Client) Close(ctx context.Context) {
-	if c.api == nil {
+	api := c.current()
+	if api == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithValue(ctx, opKey{}, "logout"), c.opts.RequestTimeout)
 	defer cancel()
-	if s, err := c.api.GetSession(); err == nil {
-		if err := c.gf(ctx).Service.DeleteSession(s.ID); err != nil {
+	if s, err := api.GetSession(); err == nil {
+		if err := api.WithContext(ctx).Service.DeleteSession(s.ID); err != nil {
 			c.log.Debug("logout failed", "err", err)
 		}
 	}
@@ -324,13 +376,24 @@ func (c *Client) retry(ctx context.Context, op string, fn func(ctx context.Conte
 		backoff.WithMaxInterval(c.opts.RetryMax),
 		backoff.WithMaxElapsedTime(c.opts.RetryElapsed),
 	)
+	relogged := false
 	for attempt := 1; ; attempt++ {
 		hint := &attemptHint{}
+		used := c.current()
 		actx, cancel := context.WithTimeout(context.WithValue(ctx, hintKey{}, hint), c.opts.RequestTimeout)
 		err := fn(actx)
 		cancel()
 		if err == nil {
 			return nil
+		}
+		if op != "login" && !relogged && isStatus(err, http.StatusUnauthorized) && hasSession(used) {
+			// The session may have expired: log in again, once, and
+			// repeat at once. A refused login is the 401 to report.
+			relogged = true
+			if lerr := c.relogin(ctx, used); lerr != nil {
+				return c.opError(ctx, op, attempt, lerr)
+			}
+			continue
 		}
 		wait := b.NextBackOff()
 		if !transient(ctx, err) || attempt >= c.opts.RetryAttempts || wait == backoff.Stop {
@@ -368,7 +431,7 @@ func (c *Client) opError(ctx context.Context, op string, attempts int, err error
 
 // gf returns the gofish client bound to ctx.
 func (c *Client) gf(ctx context.Context) *gofish.APIClient {
-	return c.api.WithContext(ctx)
+	return c.current().WithContext(ctx)
 }
 
 // settle returns the vendor's delay d unless Options.SettleDelay overrides it.

@@ -271,8 +271,10 @@ func TestEmulatorFaults(t *testing.T) {
 		if !errors.Is(err, redfish.ErrUnauthorized) || !errors.As(err, &re) || re.Op != "power" || !strings.Contains(err.Error(), e.URL) {
 			t.Fatalf("SetPower with revoked credentials = %v", err)
 		}
-		if n := len(rec.all()); n != 1 {
-			t.Errorf("%d requests, want 1 (no retry): %v", n, rec.all())
+		// The power action is sent once; the one renewal of the session
+		// is refused, and that refusal is the answer.
+		if n, logins := rec.count(has("Reset")), rec.count(has("POST /redfish/v1/SessionService/Sessions")); n != 1 || logins != 1 {
+			t.Errorf("%d power actions and %d logins, want 1 and 1: %v", n, logins, rec.all())
 		}
 	})
 	t.Run("hang", func(t *testing.T) {
@@ -290,4 +292,29 @@ func TestEmulatorFaults(t *testing.T) {
 			t.Errorf("took %v, want about 300ms", took)
 		}
 	})
+}
+
+// TestSessionRenewed: when the BMC expires the session, the client logs in
+// again and the operation goes through.
+func TestSessionRenewed(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}
+	e := redfishtest.NewEmulator(t, emulator.ProfileOpenBMC, redfishtest.Options{BMC: emulator.Options{Now: clock}})
+	rec := &recorder{}
+	c := dialEmu(t, e, testOpts(rec))
+	mu.Lock()
+	now = now.Add(24 * time.Hour) // every session has expired
+	mu.Unlock()
+	rec.reset()
+	if _, err := c.PowerState(context.Background()); err != nil {
+		t.Fatalf("PowerState after the session expired: %v", err)
+	}
+	if n := rec.count(has("POST /redfish/v1/SessionService/Sessions")); n != 1 {
+		t.Errorf("%d logins, want 1: %v", n, rec.all())
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -176,38 +177,50 @@ func TestRetryGivesUpOnEndless5xx(t *testing.T) {
 	}
 }
 
-// TestClientErrorsSurfaceAtOnce: 401, 403 and 404 are not retried and name
-// the BMC and the operation.
+// TestClientErrorsSurfaceAtOnce: 401, 403 and 404 are never retried with
+// backoff and name the BMC and the operation. A 401 on a session client
+// first renews the session, once (it may have expired): the operation is
+// then sent a second time, never a third.
 func TestClientErrorsSurfaceAtOnce(t *testing.T) {
 	for _, tc := range []struct {
-		status int
-		want   error
+		status   int
+		want     error
+		auth     redfish.AuthMode
+		attempts int // requests of the operation
+		logins   int // session logins after Dial
 	}{
-		{http.StatusUnauthorized, redfish.ErrUnauthorized},
-		{http.StatusForbidden, redfish.ErrUnauthorized},
-		{http.StatusNotFound, redfish.ErrNotFound},
+		{http.StatusUnauthorized, redfish.ErrUnauthorized, redfish.AuthSession, 2, 1},
+		{http.StatusUnauthorized, redfish.ErrUnauthorized, redfish.AuthBasic, 1, 0},
+		{http.StatusForbidden, redfish.ErrUnauthorized, redfish.AuthSession, 1, 0},
+		{http.StatusNotFound, redfish.ErrNotFound, redfish.AuthSession, 1, 0},
 	} {
-		t.Run(http.StatusText(tc.status), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%d-auth%d", tc.status, tc.auth), func(t *testing.T) {
 			fs := newFaultServer(t, false)
-			c := dialFS(t, fs, fastOpts(nil))
+			opts := fastOpts(nil)
+			opts.Auth = tc.auth
+			c := dialFS(t, fs, opts)
 			fs.set(rackSystem, func(w http.ResponseWriter, r *http.Request) bool {
 				http.Error(w, `{"error":{"code":"Base.1.0.X","message":"no"}}`, tc.status)
 				return true
 			})
-			before := fs.count("GET " + rackSystem)
+			const sessions = "POST /redfish/v1/SessionService/Sessions"
+			gets, logins := fs.count("GET "+rackSystem), fs.count(sessions)
 			_, err := c.PowerState(context.Background())
 			var e *redfish.Error
 			if !errors.Is(err, tc.want) || !errors.As(err, &e) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
 			}
-			if e.BMC != fs.URL || e.Op != "power-state" || e.StatusCode != tc.status || e.Attempts != 1 {
-				t.Errorf("error = %+v, want BMC %s op power-state status %d after 1 attempt", e, fs.URL, tc.status)
+			if e.BMC != fs.URL || e.Op != "power-state" || e.StatusCode != tc.status || e.Attempts != tc.attempts {
+				t.Errorf("error = %+v, want BMC %s op power-state status %d after %d attempts", e, fs.URL, tc.status, tc.attempts)
 			}
 			if !strings.Contains(err.Error(), fs.URL) || !strings.Contains(err.Error(), "power-state") {
 				t.Errorf("message %q does not name the BMC and the operation", err)
 			}
-			if got := fs.count("GET "+rackSystem) - before; got != 1 {
-				t.Errorf("system GETs = %d, want 1 (no retry)", got)
+			if got := fs.count("GET "+rackSystem) - gets; got != tc.attempts {
+				t.Errorf("system GETs = %d, want %d", got, tc.attempts)
+			}
+			if got := fs.count(sessions) - logins; got != tc.logins {
+				t.Errorf("session logins = %d, want %d", got, tc.logins)
 			}
 		})
 	}

@@ -87,6 +87,7 @@ func (c *Client) discover(ctx context.Context) error {
 			return err
 		}
 	}
+	rootVendor := c.current().Service.Vendor
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.topo.systemURI = sys.ODataID
@@ -102,7 +103,7 @@ func (c *Client) discover(ctx context.Context) error {
 	}
 	v := c.opts.Vendor
 	if v == "" {
-		v = detectVendor(c.api.Service.Vendor, sys.Manufacturer, "")
+		v = detectVendor(rootVendor, sys.Manufacturer, "")
 	}
 	c.topo.vendor = v
 	c.topo.q = quirksFor(v)
