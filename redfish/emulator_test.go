@@ -3,10 +3,12 @@ package redfish_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -316,5 +318,72 @@ func TestSessionRenewed(t *testing.T) {
 	}
 	if n := rec.count(has("POST /redfish/v1/SessionService/Sessions")); n != 1 {
 		t.Errorf("%d logins, want 1: %v", n, rec.all())
+	}
+}
+
+// TestConcurrencyLimit: MaxConcurrent bounds the requests in flight to one
+// BMC, however many callers share the Client.
+func TestConcurrencyLimit(t *testing.T) {
+	b, err := emulator.New(emulator.Options{Profile: emulator.ProfileGeneric})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inFlight, peak atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		b.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() { b.Close(); srv.Close() })
+	const limit = 3
+	opts := testOpts(nil)
+	opts.MaxConcurrent = limit
+	c := dialEmu(t, &redfishtest.Emulator{BMC: b, URL: srv.URL, Username: "admin", Password: "password"}, opts)
+	b.Faults().SetLatency(20 * time.Millisecond) // make the calls overlap
+	peak.Store(0)
+	var g sync.WaitGroup
+	for range 30 {
+		g.Go(func() {
+			if _, err := c.PowerState(context.Background()); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	g.Wait()
+	if got := peak.Load(); got != limit {
+		t.Errorf("peak requests in flight = %d, want %d", got, limit)
+	}
+}
+
+// TestWaitTask follows a task the BMC created for an insert to its end.
+func TestWaitTask(t *testing.T) {
+	img := redfishtest.ServeImage(t, "task.iso", 16<<10)
+	e := redfishtest.NewEmulator(t, emulator.ProfileSupermicro, redfishtest.Options{}) // inserts run as tasks
+	c := dialEmu(t, e, testOpts(nil))
+	body := strings.NewReader(fmt.Sprintf(`{"Image":%q}`, img.URL))
+	req, _ := http.NewRequest(http.MethodPost, e.URL+e.BMC.Layout().CD+"/Actions/VirtualMedia.InsertMedia", body)
+	req.SetBasicAuth(e.Username, e.Password)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := e.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	monitor := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusAccepted || monitor == "" {
+		t.Fatalf("InsertMedia answered %d, Location %q; want 202 and a task monitor", resp.StatusCode, monitor)
+	}
+	st, err := c.WaitTask(context.Background(), monitor)
+	if err != nil || st.State != redfish.TaskCompleted {
+		t.Fatalf("WaitTask = %+v, %v", st, err)
+	}
+	if m := cdSlot(t, e.BMC); !m.Inserted || m.Image != img.URL {
+		t.Errorf("slot after the task = %+v", m)
 	}
 }
