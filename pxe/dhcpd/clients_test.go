@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/atoll-edge/atoll/pxe/dhcpd"
+	"github.com/atoll-edge/atoll/pxe/dhcpd/internal/dhcpload"
 	"github.com/atoll-edge/atoll/pxe/dhcpd/internal/labproc"
 	"github.com/atoll-edge/atoll/pxe/dhcpd/internal/netns"
 )
@@ -229,4 +230,63 @@ func TestRelayOverVeth(t *testing.T) {
 	if res.Leases != 100 || res.Failed != 0 || res.DupOffers != 0 || res.DupAcks != 0 || res.NAKs != 0 {
 		t.Fatalf("relayed load: %+v", res)
 	}
+}
+
+// TestKillDuringLoadKeepsAckedLeases kills the server process with SIGKILL
+// while clients are getting leases, then reads its lease file: every lease
+// a client was ACKed must be there, for the same client.
+func TestKillDuringLoadKeepsAckedLeases(t *testing.T) {
+	lab := newLab(t, "kl", labRelay.String()+"/24")
+	leases := filepath.Join(t.TempDir(), "leases.log")
+	srv := labServe(t, lab, leases)
+	type out struct {
+		res dhcpload.Result
+		err error
+	}
+	done := make(chan out, 1)
+	go func() {
+		res, err := labproc.RunLoad(context.Background(), lab.ClientNS, labproc.LoadConfig{
+			Server: labServer, Relay: labRelay, Clients: 300, InFlight: 16, MACSeed: 5000,
+			Timeout: 300 * time.Millisecond, Retries: 1, MaxFailures: 16,
+		}, "-test.run=^$")
+		done <- out{res, err}
+	}()
+	// Kill once some leases are on disk, while others are in flight.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if b, _ := os.ReadFile(leases); strings.Count(string(b), `"op":"put"`) >= 20 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no leases written")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	srv.Kill()
+	o := <-done
+	if o.err != nil {
+		t.Fatal(o.err)
+	}
+	if o.res.Leases == 0 || o.res.Failed == 0 {
+		t.Fatalf("the kill did not land mid-run: %d leases, %d failed", o.res.Leases, o.res.Failed)
+	}
+	st, err := dhcpd.OpenFileStore(leases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	stored, err := st.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	byIP := map[string]string{}
+	for _, l := range stored {
+		byIP[l.IP.String()] = l.MAC.String()
+	}
+	for _, b := range o.res.Acked {
+		if byIP[b.IP] != b.MAC {
+			t.Errorf("ACKed %s to %s, lease file has %q", b.IP, b.MAC, byIP[b.IP])
+		}
+	}
+	t.Logf("%d leases ACKed before the kill, %d in the file", len(o.res.Acked), len(stored))
 }

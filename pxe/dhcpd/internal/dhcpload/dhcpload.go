@@ -40,6 +40,9 @@ type Config struct {
 	SequentialMACs bool
 	Timeout        time.Duration // wait for one reply before retrying; default 2s
 	Retries        int           // per message; default 3
+	// MaxFailures stops the run once that many clients have failed; zero
+	// means never (a crash test stops early when its server is gone).
+	MaxFailures int
 }
 
 // Result is what a run measured.
@@ -52,6 +55,7 @@ type Result struct {
 	DupAcks      int             `json:"dup_acks"`   // ACKs of an address already ACKed to another client
 	Elapsed      time.Duration   `json:"elapsed"`
 	Done         []time.Duration `json:"done"` // completion time of each lease since the start, sorted
+	Acked        []Binding       `json:"acked"`
 	FirstErrText string          `json:"first_error,omitempty"`
 }
 
@@ -78,6 +82,12 @@ func (r Result) WindowRate(from, n int) float64 {
 		return 0
 	}
 	return float64(n) / d.Seconds()
+}
+
+// Binding is a lease a client was ACKed.
+type Binding struct {
+	MAC string `json:"mac"`
+	IP  string `json:"ip"`
 }
 
 type waiter struct {
@@ -128,6 +138,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 					if r.res.FirstErrText == "" {
 						r.res.FirstErrText = err.Error()
 					}
+					if cfg.MaxFailures > 0 && r.res.Failed >= cfg.MaxFailures {
+						cancel()
+					}
 					r.mu.Unlock()
 				}
 			}
@@ -150,7 +163,7 @@ feed:
 	if r.res.Leases == 0 && r.res.FirstErrText != "" {
 		return r.res, errors.New(r.res.FirstErrText)
 	}
-	return r.res, ctx.Err()
+	return r.res, nil
 }
 
 func (r *run) read(ctx context.Context) {
@@ -306,5 +319,6 @@ func (r *run) doraOnce(ctx context.Context, i uint32, start time.Time) error {
 	r.held[got] = i
 	r.res.Leases++
 	r.res.Done = append(r.res.Done, time.Since(start))
+	r.res.Acked = append(r.res.Acked, Binding{MAC: mac.String(), IP: got})
 	return nil
 }

@@ -53,8 +53,11 @@ type LoadConfig struct {
 	Clients  int
 	InFlight int
 	MACSeed  uint32
-	// SequentialMACs: see dhcpload.Config.
+	// SequentialMACs, Timeout, Retries, MaxFailures: see dhcpload.Config.
 	SequentialMACs bool
+	Timeout        time.Duration
+	Retries        int
+	MaxFailures    int
 }
 
 // Main runs the role named in the environment and reports whether it did;
@@ -127,6 +130,7 @@ func load() error {
 	res, err := dhcpload.Run(context.Background(), dhcpload.Config{
 		Conn: conn, Server: &net.UDPAddr{IP: net.IP(c.Server.AsSlice()), Port: 67}, Relay: net.IP(c.Relay.AsSlice()),
 		Clients: c.Clients, InFlight: c.InFlight, MACSeed: c.MACSeed, SequentialMACs: c.SequentialMACs,
+		Timeout: c.Timeout, Retries: c.Retries, MaxFailures: c.MaxFailures,
 	})
 	if err != nil && res.Leases == 0 {
 		return err
