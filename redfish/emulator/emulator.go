@@ -38,7 +38,8 @@ type Options struct {
 	Now func() time.Time
 	// OnBoot is called each time the emulated host boots (power on, or a
 	// restart while on), on the request's goroutine and after the BMC has
-	// released its locks. It must not block for long.
+	// released its locks, so it may call the BMC's methods. Requests run
+	// concurrently, so OnBoot may too; it must not block for long.
 	OnBoot func(BootEvent)
 	// HTTPClient fetches virtual media images. Nil means a client whose
 	// dialer refuses addresses outside AllowedMediaNets.

@@ -478,3 +478,22 @@ func TestConcurrentClients(t *testing.T) {
 		t.Fatalf("incoherent slot %+v", usb)
 	}
 }
+
+// TestSessionLimit: logins past the limit get 503 SessionLimitExceeded;
+// a logout makes room.
+func TestSessionLimit(t *testing.T) {
+	em := redfishtest.NewEmulator(t, emulator.ProfileGeneric, redfishtest.Options{})
+	c := newRaw(t, em)
+	var last reply
+	for range 64 {
+		last = c.login()
+	}
+	r := c.do(http.MethodPost, "/redfish/v1/SessionService/Sessions", map[string]any{"UserName": "admin", "Password": "password"}).
+		wantError(t, http.StatusServiceUnavailable, "SessionLimitExceeded")
+	if r.header.Get("Retry-After") == "" {
+		t.Fatal("no Retry-After")
+	}
+	c.do(http.MethodDelete, last.header.Get("Location"), nil).want(t, http.StatusNoContent)
+	c.token = ""
+	c.login()
+}

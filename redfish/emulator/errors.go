@@ -209,6 +209,9 @@ func baseMessage(id string, args ...string) message {
 	case "PropertyValueConflict":
 		text = fmt.Sprintf("The property %s could not be written because its value would conflict with the value of the %s property.", arg(0), arg(1))
 		resolution, severity = "No resolution is required.", "Warning"
+	case "SessionLimitExceeded":
+		text = "The session establishment failed due to the number of simultaneous sessions exceeding the limit of the implementation."
+		resolution = "Reduce the number of other sessions before trying to establish the session or increase the limit of simultaneous sessions, if supported."
 	case "QueryNotSupported":
 		text = "Querying is not supported by the implementation."
 		resolution, severity = "Remove the query parameters and resubmit the request if the operation failed.", "Warning"

@@ -9,6 +9,10 @@ import (
 	"time"
 )
 
+// maxSessions bounds live sessions per BMC, as real BMCs do; one more
+// login gets 503 SessionLimitExceeded.
+const maxSessions = 64
+
 // session is one login. lastUsed is atomic so that authenticating a request
 // needs only the read lock.
 type session struct {
@@ -65,6 +69,12 @@ func (b *BMC) createSession(w http.ResponseWriter, r *http.Request, params map[s
 	s.lastUsed.Store(now.UnixNano())
 	b.mu.Lock()
 	b.expireSessionsLocked(now)
+	if len(b.sessions) >= maxSessions {
+		b.mu.Unlock()
+		e := newErr(http.StatusServiceUnavailable, "SessionLimitExceeded")
+		e.retryAfter = time.Second
+		return e
+	}
 	b.sessions[s.token] = s
 	res := b.put(s.path, map[string]any{
 		"@odata.type": "#Session.v1_7_0.Session",
