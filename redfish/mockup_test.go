@@ -200,3 +200,34 @@ func TestBasicAuthFallback(t *testing.T) {
 		t.Errorf("session POSTs = %d (want 1), system reads with basic auth = %d (want >= 1)", posts, basic)
 	}
 }
+
+// TestSystemID picks one system of a blade enclosure, and refuses an
+// unknown one at Dial.
+func TestSystemID(t *testing.T) {
+	dir := filepath.Join(mockupDir, "public-bladed")
+	srv := redfishtest.ServeMockup(t, dir)
+	ctx := context.Background()
+	ep := redfish.Endpoint{Address: srv.URL, Username: "u", Password: "p"}
+	systems := members(readJSON(t, dir, "/redfish/v1/Systems"))
+	if len(systems) < 2 {
+		t.Fatalf("bladed mockup has %d systems", len(systems))
+	}
+	pick := systems[len(systems)-1]
+	c, err := redfish.Dial(ctx, ep, redfish.Options{SystemID: filepath.Base(pick)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	inv, err := c.Inventory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := str(readJSON(t, dir, pick), "SerialNumber"); inv.SerialNumber != want {
+		t.Errorf("serial = %q, want %q (system %s)", inv.SerialNumber, want, pick)
+	}
+	_, err = redfish.Dial(ctx, ep, redfish.Options{SystemID: "no-such-system"})
+	var e *redfish.Error
+	if !errors.Is(err, redfish.ErrNotFound) || !errors.As(err, &e) || e.Op != "discover" {
+		t.Errorf("Dial with an unknown SystemID = %v, want ErrNotFound from discover", err)
+	}
+}
