@@ -177,7 +177,7 @@ func (c *rawClient) receiveOpt(blksize, window int, timeout time.Duration, dally
 		if len(p)-4 < blksize {
 			c.ack(uint16(got))
 			if dally {
-				c.dally(uint16(got), 3*timeout)
+				c.dally(uint16(got), min(3*timeout, 300*time.Millisecond))
 			}
 			return out.Bytes(), nil
 		}

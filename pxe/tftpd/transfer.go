@@ -44,7 +44,7 @@ type transfer struct {
 	rbuf   []byte
 	oob    []byte // UDP_SEGMENT control message
 
-	sent, pktsSent, retrans uint64 // flushed to metrics by flush
+	sent, retrans uint64 // flushed to metrics by flush
 }
 
 // run performs the transfer and records its outcome.
