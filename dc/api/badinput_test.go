@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -72,6 +73,21 @@ func TestBadInput(t *testing.T) {
 	waitDeploy(t, e.m, "edge-1", dc.Complete)
 	waitDeploy(t, e.m, "edge-2", dc.Installing)
 	waitDeploy(t, e.m, "edge-3", dc.Complete)
+	// edge-2's phase has written its one log line before the snapshot.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		log, err := e.m.DeployLog(ctx, "edge-2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(log) > 0 && strings.Contains(log[len(log)-1].Message, "waiting") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("edge-2 deploy log: %+v", log)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	if _, err := e.m.SetAvailability(ctx, 1, dc.Online); err != nil {
 		t.Fatal(err)
 	}

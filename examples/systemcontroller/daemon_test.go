@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -314,6 +316,27 @@ func TestGracefulShutdown(t *testing.T) {
 		s, err := c.Subcloud(ctx, "edge-1")
 		return err == nil && s.DeployStatus == dc.Bootstrapping, err
 	})
+	// /healthz and /metrics answer without a token.
+	for path, want := range map[string]string{
+		"/healthz": "ok",
+		"/metrics": "atoll_dc_api_requests_total",
+	} {
+		resp, err := http.Get(d.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), want) {
+			t.Errorf("GET %s: %d, body lacks %q", path, resp.StatusCode, want)
+		}
+	}
+	for _, f := range []string{tokenFile, keyFile} {
+		fi, err := os.Stat(filepath.Join(dataDir, f))
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v, mode %v; want 0600", f, err, fi.Mode().Perm())
+		}
+	}
 	start := time.Now()
 	if err := d.signal(t, syscall.SIGTERM); err != nil {
 		var ee *exec.ExitError
