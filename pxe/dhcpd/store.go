@@ -290,6 +290,10 @@ func (s *FileStore) writer() {
 		batch  []storeReq
 		buf    []byte
 		commit = encodeRecord(fileRecord{Op: opCommit})
+		// broken is set by a failed write or sync: what reached the file
+		// is unknown, so nothing more is appended (a later commit record
+		// would vouch for the failed batch) until the store is reopened.
+		broken error
 	)
 	for first := range s.reqs {
 		batch = append(batch[:0], first)
@@ -310,7 +314,13 @@ func (s *FileStore) writer() {
 			buf = append(buf, r.rec...)
 		}
 		buf = append(buf, commit...)
-		err := s.appendSync(buf)
+		err := broken
+		if err == nil {
+			err = s.appendSync(buf)
+			if err != nil {
+				broken = fmt.Errorf("%w (store needs reopening)", err)
+			}
+		}
 		if err == nil {
 			s.mu.Lock()
 			for _, r := range batch {
@@ -327,7 +337,7 @@ func (s *FileStore) writer() {
 			r.done <- err
 		}
 		if err == nil {
-			s.maybeCompact()
+			broken = s.maybeCompact()
 		}
 	}
 }
@@ -343,12 +353,13 @@ func (s *FileStore) appendSync(buf []byte) error {
 }
 
 // maybeCompact rewrites the log with only live leases once stale records
-// outnumber them.
-func (s *FileStore) maybeCompact() {
+// outnumber them. A failure before the new file replaces the old one is
+// harmless (the next batch tries again); one after it is returned.
+func (s *FileStore) maybeCompact() error {
 	s.mu.Lock()
 	if s.records < compactMin || s.records < 2*len(s.live) {
 		s.mu.Unlock()
-		return
+		return nil
 	}
 	var buf []byte
 	for _, l := range s.live {
@@ -358,18 +369,23 @@ func (s *FileStore) maybeCompact() {
 	n := len(s.live)
 	s.mu.Unlock()
 	f, err := writeFileAtomic(s.path, buf)
-	if err != nil {
-		return // keep appending to the old log; the next batch tries again
+	if f == nil {
+		return nil // the old log is still in place: keep appending to it
 	}
 	s.f.Close()
 	s.f = f
 	s.mu.Lock()
 	s.records = n
 	s.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("dhcpd: compact lease store: %w (store needs reopening)", err)
+	}
+	return nil
 }
 
 // writeFileAtomic replaces path with data and returns it opened for
-// appending, positioned at its end.
+// appending, positioned at its end. It returns a nil file when path was not
+// replaced, and the file with an error when the rename may not be durable.
 func writeFileAtomic(path string, data []byte) (*os.File, error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")
@@ -392,16 +408,13 @@ func writeFileAtomic(path string, data []byte) (*os.File, error) {
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return nil, err
 	}
+	ok = true
 	d, err := os.Open(dir)
 	if err != nil {
-		return nil, err
+		return tmp, err
 	}
 	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return nil, err
-	}
-	ok = true
-	return tmp, nil
+	return tmp, d.Sync()
 }
 
 // MemoryStore is a [LeaseStore] in memory, for tests and examples: it

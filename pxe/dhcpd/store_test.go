@@ -21,7 +21,7 @@ func (h *fileHarness) Close(_ context.Context, s dhcpd.LeaseStore) error {
 
 func TestFileStoreConformance(t *testing.T) {
 	dhcpdtest.RunLeaseStoreTests(t, func(_ context.Context, t *testing.T) (dhcpdtest.Harness, error) {
-		return &fileHarness{path: filepath.Join(t.TempDir(), "leases.log")}, nil
+		return &fileHarness{path: filepath.Join(memTempDir(t), "leases.log")}, nil
 	})
 }
 
