@@ -144,3 +144,17 @@ func BenchmarkFleet1000(b *testing.B) {
 	b.ReportMetric(startup.Seconds(), "start-s")
 	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MiB")
 }
+
+// BenchmarkStartFleet100 measures starting 100 BMCs (the mockup is parsed
+// once per fleet and copied per BMC).
+func BenchmarkStartFleet100(b *testing.B) {
+	for b.Loop() {
+		f, err := emulator.StartFleet(b.Context(), emulator.FleetOptions{Count: 100})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -195,6 +195,11 @@ type bootState struct {
 // New builds a BMC from opts. It starts no goroutines; call Close when done
 // to stop background media fetches.
 func New(opts Options) (*BMC, error) {
+	return newBMC(opts, nil)
+}
+
+// newBMC is New with an optional private copy of the parsed mockup.
+func newBMC(opts Options, sk *skeleton) (*BMC, error) {
 	sp, err := specFor(opts.Profile)
 	if err != nil {
 		return nil, err
@@ -256,7 +261,7 @@ func New(opts Options) (*BMC, error) {
 			return nil, err
 		}
 	}
-	if err := b.build(); err != nil {
+	if err := b.build(sk); err != nil {
 		return nil, err
 	}
 	b.ctx, b.cancel = context.WithCancel(context.Background())

@@ -76,6 +76,17 @@ func StartFleet(ctx context.Context, opts FleetOptions) (*Fleet, error) {
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	f := &Fleet{cancel: cancel, pool: pool, client: shared}
+	// Parse the mockup once; each BMC gets a deep copy.
+	sp, err := specFor(tmpl.Profile)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	sk, err := loadSkeleton(sp.layout())
+	if err != nil {
+		cancel()
+		return nil, err
+	}
 	for i := range opts.Count {
 		o := tmpl
 		o.Seed = tmpl.Seed + uint64(i)
@@ -84,7 +95,7 @@ func StartFleet(ctx context.Context, opts FleetOptions) (*Fleet, error) {
 		} else {
 			o.Name = fmt.Sprintf("bmc-%d", i)
 		}
-		b, err := New(o)
+		b, err := newBMC(o, sk.clone())
 		if err != nil {
 			_ = f.Close()
 			return nil, err

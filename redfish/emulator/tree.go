@@ -132,20 +132,23 @@ func (b *BMC) renderLocked(r *resource) {
 	}
 }
 
-// build loads the mockup subset, renames it for the profile, adds the
-// dynamic resources and prunes links to resources the BMC does not serve.
-func (b *BMC) build() error {
-	b.res = make(map[string]*resource)
-	b.actions = make(map[string]*action)
-	b.sessions = make(map[string]*session)
-	l, sp := b.layout, b.spec
+// skeleton is the parsed, renamed mockup for one layout: resource documents
+// by path, and the virtual media templates by mockup slot name. Parsing is
+// most of the cost of New, so a fleet parses once and clones.
+type skeleton struct {
+	docs      map[string]map[string]any
+	templates map[string]map[string]any
+}
+
+// loadSkeleton parses the embedded mockup, renamed for l.
+func loadSkeleton(l Layout) (*skeleton, error) {
 	rename := strings.NewReplacer(
 		mockSystem+"/VirtualMedia", "/emulator/template/VirtualMedia",
 		mockSystem, l.System,
 		mockManager, l.Manager,
 		mockChassis, l.Chassis,
 	)
-	templates := map[string]map[string]any{}
+	sk := &skeleton{docs: map[string]map[string]any{}, templates: map[string]map[string]any{}}
 	err := fs.WalkDir(mockupFS, "mockup", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || path.Base(name) != "index.json" {
 			return err
@@ -162,18 +165,71 @@ func (b *BMC) build() error {
 		}
 		delete(doc, "@Redfish.Copyright")
 		if strings.HasPrefix(p, "/emulator/template/") {
-			templates[path.Base(p)] = doc
+			sk.templates[path.Base(p)] = doc
 			return nil
 		}
 		if p != "/redfish/v1" {
 			doc["Id"] = path.Base(p)
 		}
-		b.put(p, doc, "")
+		sk.docs[p] = doc
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
+	return sk, nil
+}
+
+// clone deep-copies the skeleton, so that a BMC may change its documents.
+func (sk *skeleton) clone() *skeleton {
+	c := &skeleton{docs: make(map[string]map[string]any, len(sk.docs)), templates: make(map[string]map[string]any, len(sk.templates))}
+	for p, d := range sk.docs {
+		c.docs[p] = deepCopy(d).(map[string]any)
+	}
+	for p, d := range sk.templates {
+		c.templates[p] = deepCopy(d).(map[string]any)
+	}
+	return c
+}
+
+func deepCopy(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(t))
+		for k, e := range t {
+			m[k] = deepCopy(e)
+		}
+		return m
+	case []any:
+		s := make([]any, len(t))
+		for i, e := range t {
+			s[i] = deepCopy(e)
+		}
+		return s
+	default:
+		// Strings, json.Number, bools and nil are immutable.
+		return v
+	}
+}
+
+// build takes the BMC's own copy of the mockup (sk, or a fresh parse),
+// adapts it to the profile and seed, adds the dynamic resources and prunes
+// links to resources the BMC does not serve.
+func (b *BMC) build(sk *skeleton) error {
+	b.res = make(map[string]*resource)
+	b.actions = make(map[string]*action)
+	b.sessions = make(map[string]*session)
+	l, sp := b.layout, b.spec
+	if sk == nil {
+		var err error
+		if sk, err = loadSkeleton(l); err != nil {
+			return err
+		}
+	}
+	for p, doc := range sk.docs {
+		b.put(p, doc, "")
+	}
+	templates := sk.templates
 	seed := b.opts.Seed
 	id := identity(sp, seed)
 
