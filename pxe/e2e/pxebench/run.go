@@ -75,6 +75,7 @@ func run(ctx context.Context, cfg benchConfig) error {
 		return err
 	}
 	repo := filepath.Join(www, "ostree", "os")
+	os.MkdirAll(filepath.Dir(repo), 0o755)
 	fmt.Printf("building an OSTree repository (%d files, %d MiB of tree)...\n", cfg.files, cfg.bytes>>20)
 	if err := buildRepo(ctx, work, repo, cfg); err != nil {
 		return err
