@@ -241,3 +241,31 @@ func TestFleetTLS(t *testing.T) {
 		t.Fatal("unverified certificate accepted")
 	}
 }
+
+// TestFleetIsolation: fleet members share one parsed mockup but nothing
+// else; a change on one is invisible on the others.
+func TestFleetIsolation(t *testing.T) {
+	f, err := emulator.StartFleet(context.Background(), emulator.FleetOptions{Count: 3, Options: emulator.Options{Profile: emulator.ProfileLenovo}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img := redfishtest.ServeImage(t, "a.iso", 1<<10)
+	ms := f.Members()
+	hc := &http.Client{Transport: &http.Transport{}}
+	defer hc.CloseIdleConnections()
+	c0 := &raw{t: t, base: ms[0].URL, hc: hc, user: "admin", pass: "password"}
+	c1 := &raw{t: t, base: ms[1].URL, hc: hc, user: "admin", pass: "password"}
+	l := ms[0].BMC.Layout()
+	c0.do(http.MethodPatch, l.System, map[string]any{"AssetTag": "rack-7"}).want(t, http.StatusOK)
+	c0.do(http.MethodPatch, l.CD, map[string]any{"Image": img.URL, "Inserted": true}).want(t, http.StatusOK)
+	if got := str(c0.do(http.MethodGet, l.System, nil).body, "AssetTag"); got != "rack-7" {
+		t.Fatalf("member 0 AssetTag %q", got)
+	}
+	if got := str(c1.do(http.MethodGet, l.System, nil).body, "AssetTag"); got != "" {
+		t.Fatalf("member 1 AssetTag %q", got)
+	}
+	if c1.do(http.MethodGet, l.CD, nil).body["Inserted"] != false || ms[2].BMC.State().Media[0].Inserted {
+		t.Fatal("media inserted on member 0 shows on another member")
+	}
+}
