@@ -52,6 +52,10 @@
 // # Performance
 //
 // Subclouds are encoded by a hand-written appender (no reflection, no per-item
-// maps) into a pooled buffer and streamed, so listing 10,000 subclouds costs a
-// few milliseconds of encoding.
+// maps; byte-identical string escaping to encoding/json, fuzzed) into a pooled
+// buffer and streamed in 128 KiB chunks. Each subcloud's JSON is cached by
+// revision, so a list re-encodes only what changed. A Service whose list
+// copies every record can be paired with a SubcloudViewer (Options.Viewer)
+// serving shared, immutable records: the systemcontroller daemon passes its
+// store cache, and lists 10,000 subclouds in about 20 ms (make bench-dcapi).
 package api

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -149,7 +150,8 @@ func (h *Handler) route(name string, m methods) http.Handler {
 	for meth := range m {
 		allow = append(allow, meth)
 	}
-	allowHeader := strings.Join(sortStrings(allow), ", ")
+	slices.Sort(allow)
+	allowHeader := strings.Join(allow, ", ")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &recorder{ResponseWriter: w, status: http.StatusOK, ref: r.PathValue("ref")}
@@ -191,15 +193,6 @@ func (h *Handler) route(name string, m methods) http.Handler {
 		}
 		h.log.LogAttrs(r.Context(), level, "api request", attrs...)
 	})
-}
-
-func sortStrings(s []string) []string {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
-	return s
 }
 
 // ServeHTTP implements http.Handler.
