@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -348,4 +350,53 @@ atoll_redfish_errors_total{kind="not-found",op="power-state"} 1
 	if got != 2 {
 		t.Errorf("power-state 200 requests = %v, want 2 (one per client)", got)
 	}
+}
+
+// TestLogsNameTheBMC: every log line carries the bmc attribute.
+func TestLogsNameTheBMC(t *testing.T) {
+	fs := newFaultServer(t, false)
+	var mu sync.Mutex
+	var buf strings.Builder
+	opts := fastOpts(nil)
+	opts.Logger = slog.New(slog.NewJSONHandler(lockedWriter{&mu, &buf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c := dialFS(t, fs, opts)
+	var left atomic.Int32
+	left.Store(2)
+	fs.set(rackSystem, func(w http.ResponseWriter, r *http.Request) bool {
+		if left.Add(-1) < 0 {
+			return false
+		}
+		http.Error(w, `{"error":{"code":"Base.1.0.X","message":"busy"}}`, http.StatusServiceUnavailable)
+		return true
+	})
+	if _, err := c.PowerState(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	fs.set(rackSystem, func(w http.ResponseWriter, r *http.Request) bool {
+		http.Error(w, `{"error":{"code":"Base.1.0.X","message":"gone"}}`, http.StatusNotFound)
+		return true
+	})
+	_, _ = c.PowerState(context.Background())
+	mu.Lock()
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	mu.Unlock()
+	if len(lines) < 3 { // connected, retries, failure
+		t.Fatalf("only %d log lines: %q", len(lines), lines)
+	}
+	for _, l := range lines {
+		if !strings.Contains(l, `"bmc":"`+fs.URL+`"`) {
+			t.Errorf("log line without the bmc: %s", l)
+		}
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
