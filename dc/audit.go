@@ -31,6 +31,7 @@ type TimerClock interface {
 
 type realTimerClock struct{ realClock }
 
+// After waits on the real clock.
 func (realTimerClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // Audit defaults.

@@ -106,8 +106,19 @@ func (m *Manager) ResumeDeploy(ctx context.Context, ref string) (*Subcloud, erro
 	if err != nil {
 		return nil, err
 	}
-	if m.running(cur.ID) {
-		return nil, &StateError{State: cur.DeployStatus, Op: OpResume}
+	m.mu.Lock()
+	w := m.workers[cur.ID]
+	m.mu.Unlock()
+	if w != nil {
+		if !cur.DeployStatus.Failed() && !cur.DeployStatus.Aborted() {
+			return nil, &StateError{State: cur.DeployStatus, Op: OpResume}
+		}
+		// The worker recorded the failure and is on its way out.
+		select {
+		case <-w.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	s, _, err := m.mutate(ctx, cur.ID, func(s *Subcloud) error {
 		next, err := Transition(s.DeployStatus, OpResume)
@@ -253,7 +264,7 @@ func (m *Manager) runDeploy(ctx context.Context, id int64) {
 	for {
 		s, err := m.store.GetSubcloud(context.WithoutCancel(ctx), id)
 		if err != nil {
-			m.log.ErrorContext(ctx, "deploy worker cannot read subcloud", "id", id, "err", err)
+			m.log.ErrorContext(ctx, "deploy worker cannot read subcloud", "subcloud", id, "err", err)
 			return
 		}
 		if context.Cause(ctx) == ErrClosed {
@@ -265,20 +276,18 @@ func (m *Manager) runDeploy(ctx context.Context, id int64) {
 			// The record exists: creation is done.
 			op = OpPhaseSucceed
 		case st == CreateComplete || st == InstallComplete || st == BootstrapComplete:
-			if ctx.Err() != nil {
-				return
-			}
+			// Between phases there is nothing to abort: an abort requested
+			// now stops the next phase while it waits for its slot.
 			op = m.nextOp(s)
 		case st == PreInstall || st == PreBootstrap || st == PreConfig:
 			if err := m.acquire(ctx); err != nil {
 				m.interrupted(ctx, s)
 				return
 			}
-			op = OpPhaseStart
 			// The slot is held through the phase run below.
-			s, err = m.step(ctx, id, op, func(s *Subcloud) { s.ErrorDescription = "" })
+			started, err := m.step(ctx, id, OpPhaseStart, func(s *Subcloud) { s.ErrorDescription = "" })
 			if err == nil {
-				err = m.runPhase(ctx, s)
+				err = m.runPhase(ctx, started)
 			}
 			m.release()
 			if err != nil {

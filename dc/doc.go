@@ -1,14 +1,63 @@
 // Package dc is the distributed-cloud core of Atoll: the subcloud model,
 // its deploy-status state machine, validation of bootstrap and install
 // values, and the Manager that owns the subcloud lifecycle on top of a
-// narrow Store backend.
+// narrow Store backend. It re-imagines StarlingX dcmanager; names and JSON
+// keys are dcmanager's, so that its clients work unchanged.
 //
 // # Sections
 //
 // Model. Subcloud, Group, InstallValues, BootstrapValues and LogEntry carry
-// the JSON keys dcmanager's v1.0 API uses, so that its clients work
-// unchanged.
+// dcmanager's JSON keys. ParseBootstrapValues and ParseInstallValues read
+// the YAML files operators already have; known keys are typed, the others
+// kept in Extra.
 //
-// State machine. Transition is the one table of deploy-status edges; the
-// Manager moves subclouds only through it.
+// State machine. Transition is the one table of deploy-status edges
+// (not-deployed → creating → [install] → bootstrap → [config] → complete,
+// with failed and aborted states that ResumeDeploy restarts). The Manager
+// moves a subcloud only through it; a forbidden move is a *StateError.
+//
+// Manager. NewManager(store, Options) validates and stores subclouds and
+// groups, seals secrets, enforces the management rules (new subclouds are
+// unmanaged and offline; manage needs deploy status complete and online
+// unless forced; unmanage sets every endpoint unknown; delete needs
+// unmanaged, offline and no operation in progress), publishes Events and
+// exports Prometheus metrics on the Registerer it is given. Every change is
+// a compare-and-swap on the stored revision, re-read and retried on
+// ErrConflict.
+//
+// Deploy pipeline. Pluggable Phase implementations (Install, Bootstrap,
+// Config) run in one worker per subcloud, at most MaxConcurrentDeploys
+// phases at a time. The status is persisted before and after each phase
+// and each phase writes the subcloud's deploy log through the Store.
+// AbortDeploy cancels the running phase (→ *-aborted); ResumeDeploy restarts
+// a failed or aborted phase. After a controller restart, Start re-enters
+// the phase every in-progress subcloud was in, where StarlingX would fail
+// it: phases are idempotent re-entry points.
+//
+// Validation. Names are RFC 1123 labels and not SystemController or
+// RegionOne; management ranges and gateways must sit in their subnet; no
+// management subnet may overlap another subcloud's, and no OAM subnet a
+// management subnet, in IPv4 and IPv6. The overlap checks use an in-memory
+// index of the fleet (sorted prefixes, binary search), so one add costs
+// O(log n), not a scan of the fleet; it is rebuilt from the Store on first
+// use and kept up to date by every write. Each rejection is a
+// *ValidationError naming the field and the conflicting subcloud.
+//
+// Secrets. BMC passwords are sealed with AES-256-GCM (NewAESGCMSealer)
+// before they reach a Store; LoadOrCreateKey keeps the key in a 0600 file.
+// Phases receive the password opened in PhaseJob.Install.
+//
+// Audit. An Auditor checks every subcloud with a HealthChecker (by default
+// HTTPSHealthChecker, an HTTPS GET of the subcloud agent's health endpoint
+// with an injected TLS configuration) every Interval, with bounded
+// concurrency; FailureThreshold consecutive failures take a subcloud
+// offline, which sets its endpoints unknown. A TimerClock makes it testable
+// without sleeping.
+//
+// Errors. ErrNotFound, ErrAlreadyExists, ErrConflict, ErrClosed and the
+// typed *ValidationError (matching ErrInvalid) and *StateError (matching
+// ErrInvalidState); test them with errors.Is and errors.As.
+//
+// Backends. dc/memstore (in memory) and dc/sqlstore (SQLite) implement
+// Store; dc/dctest is the conformance suite both pass.
 package dc

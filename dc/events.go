@@ -43,4 +43,5 @@ type Clock interface {
 
 type realClock struct{}
 
+// Now returns the real time.
 func (realClock) Now() time.Time { return time.Now() }

@@ -382,11 +382,16 @@ type UpdateRequest struct {
 	// ManagementState manages or unmanages the subcloud (see Manage).
 	ManagementState *ManagementState
 	// Force skips the deploy-status and availability checks of manage.
-	Force                 bool
+	Force bool
+	// Description and Location replace the subcloud's.
 	Description, Location *string
-	Name                  *string
-	Group                 *string
-	Install               *InstallValues
+	// Name renames the subcloud; it must be unmanaged.
+	Name *string
+	// Group moves the subcloud to the group with that name or ID.
+	Group *string
+	// Install replaces the install values (BMCPassword plaintext, sealed
+	// before storage).
+	Install *InstallValues
 }
 
 // UpdateSubcloud applies req to the subcloud named by ref. A rename needs

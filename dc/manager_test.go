@@ -113,9 +113,6 @@ func TestDeployPipelinePaths(t *testing.T) {
 				t.Fatalf("AddSubcloud returned deploy status %q, want creating", sc.DeployStatus)
 			}
 			dctest.WaitDeploy(t, m, sc.Name, dc.Complete)
-			if got := statuses(ev, sc.Name); !equalStatuses(got, tc.want) {
-				t.Fatalf("went through %v, want %v", got, tc.want)
-			}
 			// The log line follows the status change that WaitDeploy saw.
 			var log []dc.LogEntry
 			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
@@ -128,6 +125,10 @@ func TestDeployPipelinePaths(t *testing.T) {
 			}
 			if len(log) == 0 || log[len(log)-1].Message != "deploy complete" {
 				t.Fatalf("deploy log %v does not end with completion", log)
+			}
+			// The log line is written after the last event is published.
+			if got := statuses(ev, sc.Name); !equalStatuses(got, tc.want) {
+				t.Fatalf("went through %v, want %v", got, tc.want)
 			}
 			// A configured phase runs once if the path goes through it, else never.
 			running := map[string]dc.DeployStatus{"install": dc.Installing, "bootstrap": dc.Bootstrapping, "config": dc.Configuring}
@@ -335,7 +336,7 @@ func TestResumeInterruptedDeployOnStart(t *testing.T) {
 				t.Fatal(err)
 			}
 			dctest.WaitDeploy(t, m, sc.Name, dc.Complete)
-			want := map[dc.PhaseName]int{}
+			var want map[dc.PhaseName]int
 			switch st.Phase() {
 			case dc.PhaseInstall:
 				want = map[dc.PhaseName]int{dc.PhaseInstall: 1, dc.PhaseBootstrap: 1, dc.PhaseConfig: 1}

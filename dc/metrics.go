@@ -23,11 +23,13 @@ type fleetCollector struct {
 	byDeploy *prometheus.Desc
 }
 
+// Describe implements prometheus.Collector.
 func (c *fleetCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.byState
 	ch <- c.byDeploy
 }
 
+// Collect implements prometheus.Collector.
 func (c *fleetCollector) Collect(ch chan<- prometheus.Metric) {
 	ma, ds := c.fleet.counts()
 	for k, n := range ma {

@@ -44,6 +44,7 @@ func NewAESGCMSealer(key []byte) (Sealer, error) {
 // sealVersion prefixes sealed values so that the format can change.
 const sealVersion byte = 1
 
+// Seal encrypts plaintext: version byte, random nonce, ciphertext and tag.
 func (s *aesGCMSealer) Seal(plaintext []byte) ([]byte, error) {
 	ns := s.aead.NonceSize()
 	out := make([]byte, 1+ns, 1+ns+len(plaintext)+s.aead.Overhead())
@@ -54,6 +55,7 @@ func (s *aesGCMSealer) Seal(plaintext []byte) ([]byte, error) {
 	return s.aead.Seal(out, out[1:1+ns], plaintext, out[:1]), nil
 }
 
+// Open decrypts and authenticates a value made by Seal.
 func (s *aesGCMSealer) Open(sealed []byte) ([]byte, error) {
 	ns := s.aead.NonceSize()
 	if len(sealed) < 1+ns+s.aead.Overhead() || sealed[0] != sealVersion {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -38,7 +40,14 @@ func errClass(err error) string {
 // and the final contents agree.
 func testModelBased(t *testing.T, ctx context.Context, _ Harness, sut dc.Store) {
 	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
+	if v := os.Getenv("DCTEST_SEED"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			t.Fatalf("DCTEST_SEED=%q: %v", v, err)
+		}
+		seed = n
+	}
+	t.Logf("seed %d (rerun with DCTEST_SEED=%d)", seed, seed)
 	rng := rand.New(rand.NewPCG(seed, 0x61746f6c6c))
 	ref := memstore.New()
 	defer ref.Close()
@@ -57,8 +66,8 @@ func testModelBased(t *testing.T, ctx context.Context, _ Harness, sut dc.Store) 
 	}
 	pickGroup := func() int64 {
 		gs, _ := ref.ListGroups(ctx)
-		if rng.IntN(10) == 0 {
-			return 999
+		if len(gs) == 0 || rng.IntN(10) == 0 {
+			return 999 // missing (even Default can be deleted at the Store level)
 		}
 		return gs[rng.IntN(len(gs))].ID
 	}
