@@ -9,7 +9,7 @@ test-emulator:
 	$(GO) test -race -count=1 ./redfish/emulator/... ./redfish/redfishtest/... ./examples/bmc-emulator/...
 
 ## bench-emulator: Redfish GET of a System from 50 connections (wrk) against
-## bin/bmc-emulator, side by side with sushy-tools (fake driver) in the same
+## the bmc-emulator program, side by side with sushy-tools (fake driver) in the same
 ## run when sushy-emulator is installed (Debian does not package it), then
 ## the Go benchmarks (GET at 50 connections, handler alone, 1,000-BMC fleet).
 ## Needs: apt-get install -y --no-install-recommends wrk curl
