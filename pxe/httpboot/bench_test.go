@@ -96,3 +96,36 @@ func BenchmarkOSTreeObjectLoopback(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkImageLoopback streams a 32 MiB image over loopback (sendfile on
+// the server side).
+func BenchmarkImageLoopback(b *testing.B) {
+	ctx := context.Background()
+	store, err := imagestore.Open(b.TempDir(), imagestore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	if _, err := store.Register(ctx, "big.img", "1", bytes.NewReader(make([]byte, 32<<20)), ""); err != nil {
+		b.Fatal(err)
+	}
+	h, err := httpboot.New(httpboot.Options{Images: store})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	c := srv.Client()
+	b.SetBytes(32 << 20)
+	for b.Loop() {
+		resp, err := c.Get(srv.URL + "/images/big.img")
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, _ := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if n != 32<<20 {
+			b.Fatalf("got %d bytes", n)
+		}
+	}
+}

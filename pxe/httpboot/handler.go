@@ -210,6 +210,13 @@ func ScriptURL(base, mac string) string {
 	return strings.TrimSuffix(base, "/") + PathIPXE + mac
 }
 
+// BootFileURL returns the URL of a file under Options.BootFiles, the form
+// a DHCP server hands to UEFI HTTP boot clients (for example
+// BootFileURL("http://10.0.0.1", "ipxe.efi")).
+func BootFileURL(base, path string) string {
+	return strings.TrimSuffix(base, "/") + PathBoot + strings.TrimPrefix(path, "/")
+}
+
 // StatusURL returns the URL a booted host POSTs its status to.
 func StatusURL(base string, mac net.HardwareAddr) string {
 	return fmt.Sprintf("%s%s%s/status", strings.TrimSuffix(base, "/"), PathHosts, mac)
