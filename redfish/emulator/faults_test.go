@@ -169,14 +169,22 @@ func TestMetrics(t *testing.T) {
 	em.BMC.Faults().FailNext(2, 0)
 	c.do(http.MethodGet, "/redfish/v1/", nil).want(t, http.StatusServiceUnavailable)
 	c.do(http.MethodGet, "/redfish/v1/", nil).want(t, http.StatusServiceUnavailable)
+	em.BMC.Faults().DropNext(1)
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	if resp, err := (&http.Client{Transport: tr}).Get(em.URL + "/redfish/v1/"); err == nil {
+		resp.Body.Close()
+		t.Fatal("dropped request answered")
+	}
 
 	want := `
-# HELP atoll_redfish_emulator_requests_total Redfish requests served by emulated BMCs, by method and status code.
+# HELP atoll_redfish_emulator_requests_total Redfish requests served by emulated BMCs, by method and status code (none: no answer).
 # TYPE atoll_redfish_emulator_requests_total counter
 atoll_redfish_emulator_requests_total{code="200",method="GET"} 6
 atoll_redfish_emulator_requests_total{code="401",method="GET"} 1
 atoll_redfish_emulator_requests_total{code="401",method="PATCH"} 1
 atoll_redfish_emulator_requests_total{code="503",method="GET"} 2
+atoll_redfish_emulator_requests_total{code="none",method="GET"} 1
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "atoll_redfish_emulator_requests_total"); err != nil {
 		t.Fatal(err)

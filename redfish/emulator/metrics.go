@@ -18,7 +18,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "atoll", Subsystem: "redfish_emulator", Name: "requests_total",
-			Help: "Redfish requests served by emulated BMCs, by method and status code.",
+			Help: "Redfish requests served by emulated BMCs, by method and status code (none: no answer).",
 		}, []string{"method", "code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "atoll", Subsystem: "redfish_emulator", Name: "request_duration_seconds",
@@ -52,14 +52,15 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error)
 }
 
 func (m *metrics) observe(method string, status int, d time.Duration) {
-	if status == 0 {
-		status = 200
+	code := "none" // the connection was dropped or the client gave up
+	if status != 0 {
+		code = strconv.Itoa(status)
 	}
 	switch method {
 	case "GET", "HEAD", "POST", "PATCH", "DELETE", "PUT", "OPTIONS":
 	default:
 		method = "OTHER"
 	}
-	m.requests.WithLabelValues(method, strconv.Itoa(status)).Inc()
+	m.requests.WithLabelValues(method, code).Inc()
 	m.duration.WithLabelValues(method).Observe(d.Seconds())
 }
