@@ -23,6 +23,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -44,6 +45,8 @@ type server struct {
 	wrap []string // prefix for client commands (ip netns exec NS)
 	stop func()
 	cpu  func() time.Duration // CPU time the server has used so far
+	prep func()               // called before each measurement, or nil
+	own  bool                 // an Atoll configuration, not a peer
 }
 
 type bcase struct {
@@ -58,6 +61,7 @@ func main() {
 	atftpd := flag.String("atftpd", "", "path to an atftpd binary (apt-get download atftpd; dpkg-deb -x); empty skips atftpd")
 	clients := flag.String("clients", "1,20", "comma-separated concurrent client counts")
 	anticipate := flag.Int("anticipate", 0, "Atoll's Options.Anticipate (0: the default)")
+	procs := flag.String("gomaxprocs", "0,16", "comma-separated GOMAXPROCS values to run Atoll with, each as its own column (0: the runtime default)")
 	only := flag.String("servers", "", "comma-separated servers to run (atoll,tftpd-hpa,dnsmasq,atftpd); empty runs all")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run (Atoll runs in this process) to this file")
 	flag.Parse()
@@ -74,14 +78,14 @@ func main() {
 	log.SetFlags(0)
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	if err := runBench(ctx, *size, *rounds, *atftpd, *clients, *only, tftpd.Options{Anticipate: *anticipate}); err != nil {
+	if err := runBench(ctx, *size, *rounds, *atftpd, *clients, *only, *procs, tftpd.Options{Anticipate: *anticipate}); err != nil {
 		log.Print(err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-func runBench(ctx context.Context, sizeMiB, rounds int, atftpdPath, clientList, only string, opts tftpd.Options) error {
+func runBench(ctx context.Context, sizeMiB, rounds int, atftpdPath, clientList, only, procs string, opts tftpd.Options) error {
 	for _, tool := range []string{"curl", "atftp"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			return fmt.Errorf("%s not found: apt-get install -y curl atftp tftpd-hpa dnsmasq", tool)
@@ -119,7 +123,33 @@ func runBench(ctx context.Context, sizeMiB, rounds int, atftpdPath, clientList, 
 		servers = append(servers, s)
 	}
 	if want("atoll") {
-		add(startAtoll(ctx, dir, opts))
+		s, err := startAtoll(ctx, dir, opts)
+		add(s, err)
+		if err == nil {
+			// One server, measured once per GOMAXPROCS value: under
+			// contention an OS thread holding a P can be preempted by a
+			// client process, stalling that P's transfers for a time
+			// slice; more Ps than cores, like a thread per transfer in
+			// atftpd, soften that.
+			def := runtime.GOMAXPROCS(0)
+			first := true
+			for _, f := range strings.Split(procs, ",") {
+				n, err := strconv.Atoi(strings.TrimSpace(f))
+				if err != nil || n < 0 {
+					return fmt.Errorf("bad -gomaxprocs %q", procs)
+				}
+				n = cmp.Or(n, def)
+				e := *s
+				e.name = fmt.Sprintf("atoll P=%d", n)
+				e.prep = func() { runtime.GOMAXPROCS(n) }
+				if !first {
+					e.stop = func() {}
+				}
+				first = false
+				servers = append(servers, &e)
+			}
+			servers = slices.DeleteFunc(servers, func(x *server) bool { return x == s })
+		}
 	}
 	if want("tftpd-hpa") {
 		add(startHPA(ctx, dir))
@@ -153,11 +183,14 @@ func runBench(ctx context.Context, sizeMiB, rounds int, atftpdPath, clientList, 
 	for r := 0; r < rounds; r++ {
 		for ci, c := range cases {
 			for _, s := range servers {
-				if c.windowed && s.name != "atoll" && s.name != "atftpd" {
+				if c.windowed && !s.own && s.name != "atftpd" {
 					continue // tftpd-hpa and dnsmasq do not implement RFC 7440
 				}
 				if ctx.Err() != nil {
 					return ctx.Err()
+				}
+				if s.prep != nil {
+					s.prep()
 				}
 				cpu0 := s.cpu()
 				mibs, ccpu, err := measure(ctx, s, c, fileName, size)
@@ -174,47 +207,59 @@ func runBench(ctx context.Context, sizeMiB, rounds int, atftpdPath, clientList, 
 		}
 	}
 
-	names := []string{}
+	var names, own []string
 	for _, s := range servers {
 		names = append(names, s.name)
+		if s.own {
+			own = append(own, s.name)
+		}
 	}
 	fmt.Printf("\nTFTP, %d MiB file, loopback, %d CPUs, median of %d rounds\n", sizeMiB, numCPU(), rounds)
 	fmt.Println("\nThroughput, MiB/s (higher is better):")
-	if err := table(cases, names, results, true); err != nil {
+	if err := table(cases, names, own, results, true); err != nil {
 		return err
 	}
-	fmt.Println("\nServer CPU time, ms per MiB served (lower is better):")
-	return table(cases, names, cpus, false)
+	fmt.Println("\nServer CPU time, ms per MiB served (lower is better; tftpd-hpa's per-transfer children are not visible):")
+	return table(cases, names, own, cpus, false)
 }
 
 // table prints one row per case with Atoll's ratio to the best peer.
-func table(cases []bcase, names []string, results []map[string][]float64, higherBetter bool) error {
+func table(cases []bcase, names, own []string, results []map[string][]float64, higherBetter bool) error {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "case\t%s\tbest peer\tatoll vs best\t\n", strings.Join(names, "\t"))
+	head := []string{"case"}
+	head = append(head, names...)
+	head = append(head, "best peer")
+	for _, o := range own {
+		head = append(head, o+" vs best")
+	}
+	fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
 	for ci, c := range cases {
 		row := []string{c.name}
 		best, bestName := 0.0, ""
 		for _, n := range names {
 			v, ok := median(results[ci][n])
-			if !ok {
+			if !ok || v == 0 {
 				row = append(row, "-")
 				continue
 			}
 			row = append(row, fmt.Sprintf("%.1f", v))
-			if n != "atoll" && (bestName == "" || higherBetter && v > best || !higherBetter && v < best) {
+			if !slices.Contains(own, n) && (bestName == "" || higherBetter && v > best || !higherBetter && v < best) {
 				best, bestName = v, n
 			}
 		}
-		atoll, _ := median(results[ci]["atoll"])
-		ratio := "-"
-		if best > 0 && atoll > 0 {
-			if higherBetter {
-				ratio = fmt.Sprintf("%.2fx", atoll/best)
-			} else {
-				ratio = fmt.Sprintf("%.2fx less", best/atoll)
+		row = append(row, cmp.Or(bestName, "-"))
+		for _, o := range own {
+			atoll, _ := median(results[ci][o])
+			ratio := "-"
+			if best > 0 && atoll > 0 {
+				if higherBetter {
+					ratio = fmt.Sprintf("%.2fx", atoll/best)
+				} else {
+					ratio = fmt.Sprintf("%.2fx less", best/atoll)
+				}
 			}
+			row = append(row, ratio)
 		}
-		row = append(row, cmp.Or(bestName, "-"), ratio)
 		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
 	}
 	return tw.Flush()
@@ -310,7 +355,7 @@ func startAtoll(ctx context.Context, dir string, opts tftpd.Options) (*server, e
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, conn) }()
-	return &server{name: "atoll", host: "127.0.0.1", port: conn.LocalAddr().(*net.UDPAddr).Port, cpu: selfCPU, stop: func() {
+	return &server{name: "atoll", own: true, host: "127.0.0.1", port: conn.LocalAddr().(*net.UDPAddr).Port, cpu: selfCPU, stop: func() {
 		cancel()
 		if err := <-done; err != nil {
 			log.Printf("atoll Serve: %v", err)
@@ -329,12 +374,14 @@ func startHPA(ctx context.Context, dir string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	stop, cpu, err := startProc(ctx, nil, bin, "--foreground", "--address", fmt.Sprintf("127.0.0.1:%d", port),
+	// in.tftpd forks a child per transfer whose CPU time does not reach
+	// the parent's counters: its CPU column stays empty.
+	stop, _, err := startProc(ctx, nil, bin, "--foreground", "--address", fmt.Sprintf("127.0.0.1:%d", port),
 		"--user", "root", "--secure", dir)
 	if err != nil {
 		return nil, err
 	}
-	return ready(ctx, &server{name: "tftpd-hpa", host: "127.0.0.1", port: port, stop: stop, cpu: cpu})
+	return ready(ctx, &server{name: "tftpd-hpa", host: "127.0.0.1", port: port, stop: stop, cpu: func() time.Duration { return 0 }})
 }
 
 func startAtftpd(ctx context.Context, dir, bin string) (*server, error) {
