@@ -263,6 +263,9 @@ func NewHTTPSHealthChecker(opts HTTPSHealthCheckerOptions) *HTTPSHealthChecker {
 	return &HTTPSHealthChecker{tmpl: o.URLTemplate, client: &http.Client{Transport: tr, Timeout: o.Timeout}}
 }
 
+// CloseIdleConnections closes the kept-alive connections to subclouds.
+func (h *HTTPSHealthChecker) CloseIdleConnections() { h.client.CloseIdleConnections() }
+
 // URL returns the health URL of s.
 func (h *HTTPSHealthChecker) URL(s *Subcloud) string {
 	addr := s.OAMFloatingIP

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 
 	"github.com/atoll-edge/atoll/dc"
@@ -62,6 +63,31 @@ func statuses(ev *dctest.Events, name string) []dc.DeployStatus {
 	return out
 }
 
+// histogramCount returns the sample count of the histogram with that name
+// and labels.
+func histogramCount(t *testing.T, g prometheus.Gatherer, name string, labels map[string]string) uint64 {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if v, ok := labels[lp.GetName()]; ok && v != lp.GetValue() {
+					continue next
+				}
+			}
+			return m.GetHistogram().GetSampleCount()
+		}
+	}
+	return 0
+}
+
 func equalStatuses(a, b []dc.DeployStatus) bool {
 	return fmt.Sprint(a) == fmt.Sprint(b)
 }
@@ -86,7 +112,8 @@ func TestDeployPipelinePaths(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ev := &dctest.Events{}
-			opts := dc.Options{Events: ev, Sealer: sealer(t)}
+			reg := prometheus.NewRegistry()
+			opts := dc.Options{Events: ev, Sealer: sealer(t), Registerer: reg}
 			phases := map[string]*dctest.Phase{}
 			if tc.install {
 				phases["install"] = dctest.NewPhase()
@@ -139,6 +166,9 @@ func TestDeployPipelinePaths(t *testing.T) {
 				}
 				if got := len(p.Jobs()); got != want {
 					t.Fatalf("phase %s ran %d times, want %d", name, got, want)
+				}
+				if got := histogramCount(t, reg, "atoll_dc_deploy_phase_duration_seconds", map[string]string{"phase": name, "result": "succeeded"}); got != uint64(want) {
+					t.Fatalf("phase %s duration histogram has %d samples, want %d", name, got, want)
 				}
 			}
 		})

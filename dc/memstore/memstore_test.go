@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"go.uber.org/goleak"
+
 	"github.com/atoll-edge/atoll/dc"
 	"github.com/atoll-edge/atoll/dc/dctest"
 	"github.com/atoll-edge/atoll/dc/memstore"
@@ -19,6 +21,11 @@ func (h *harness) MakeStore(context.Context) (dc.Store, error) {
 func (h *harness) Reopen(context.Context) (dc.Store, error) { return h.s.Reopen(), nil }
 
 func (h *harness) Close() {}
+
+func TestMain(m *testing.M) {
+	// The suite's Managers must stop every deploy worker.
+	goleak.VerifyTestMain(m)
+}
 
 func TestConformance(t *testing.T) {
 	dctest.RunStoreTests(t, func(context.Context, *testing.T) (dctest.Harness, error) {

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"go.uber.org/goleak"
+
 	"github.com/atoll-edge/atoll/dc"
 	"github.com/atoll-edge/atoll/dc/dctest"
 	"github.com/atoll-edge/atoll/dc/sqlstore"
@@ -22,6 +24,11 @@ func (h *harness) Reopen(ctx context.Context) (dc.Store, error) {
 }
 
 func (h *harness) Close() {}
+
+func TestMain(m *testing.M) {
+	// A Store that leaks a connection or a goroutine fails here.
+	goleak.VerifyTestMain(m)
+}
 
 func TestConformance(t *testing.T) {
 	dctest.RunStoreTests(t, func(_ context.Context, t *testing.T) (dctest.Harness, error) {
