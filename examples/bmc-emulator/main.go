@@ -5,7 +5,8 @@
 // Each BMC gets its own port: with port 0 the kernel picks one per BMC,
 // otherwise the ports are consecutive from the one given. The program
 // prints one base URL per BMC on standard output (and into --url-file), logs
-// to standard error with slog, and shuts down gracefully on SIGINT/SIGTERM.
+// to standard error with slog, serves Prometheus metrics with --metrics, and
+// shuts down gracefully on SIGINT/SIGTERM.
 package main
 
 import (
@@ -16,12 +17,16 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/atoll-edge/atoll/redfish/emulator"
@@ -35,6 +40,8 @@ type config struct {
 	caFile, urlFile    string
 	logLevel           string
 	mediaDigest        bool
+	metrics            string
+	metricsLn          net.Listener // tests: an open listener instead of --metrics
 }
 
 func main() {
@@ -49,6 +56,7 @@ func main() {
 	flag.StringVar(&cfg.urlFile, "url-file", "", "write the BMC base URLs here, one a line, once all listen")
 	flag.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warn or error")
 	flag.BoolVar(&cfg.mediaDigest, "media-digest", false, "compute the SHA-256 of inserted images")
+	flag.StringVar(&cfg.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:0); off when empty")
 	flag.Parse()
 
 	var level slog.Level
@@ -85,7 +93,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("--listen port: %w", err)
 	}
+	reg := prometheus.NewRegistry()
 	opts := emulator.Options{
+		Registerer:  reg,
 		Profile:     emulator.Profile(cfg.profile),
 		Username:    cfg.username,
 		Password:    cfg.password,
@@ -161,6 +171,31 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	log.Info("serving", "bmcs", cfg.count, "profile", cfg.profile, "first", urls[0], "tls", cfg.tls)
 
 	g, gctx := errgroup.WithContext(ctx)
+	if cfg.metrics != "" || cfg.metricsLn != nil {
+		mln := cfg.metricsLn
+		if mln == nil {
+			if mln, err = net.Listen("tcp", cfg.metrics); err != nil {
+				for _, s := range all {
+					_ = s.ln.Close()
+				}
+				return fmt.Errorf("--metrics: %w", err)
+			}
+		}
+		log.Info("metrics", "url", "http://"+mln.Addr().String()+"/metrics")
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		g.Go(func() error {
+			if err := msrv.Serve(mln); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-gctx.Done()
+			return msrv.Close()
+		})
+	}
 	for _, s := range all {
 		g.Go(func() error { return s.bmc.Serve(gctx, s.ln) })
 	}

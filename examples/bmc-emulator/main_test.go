@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -23,6 +24,11 @@ func TestRun(t *testing.T) {
 		listen: "127.0.0.1:0", profile: "supermicro", count: 3, username: "u", password: "p",
 		tls: true, caFile: filepath.Join(dir, "ca.pem"), urlFile: filepath.Join(dir, "urls"), logLevel: "info",
 	}
+	mln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.metricsLn = mln
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, cfg, slog.New(slog.DiscardHandler)) }()
@@ -66,6 +72,16 @@ func TestRun(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &sys) != nil || sys["Manufacturer"] != "Supermicro" {
 			t.Fatalf("%s: %d %s", u, resp.StatusCode, body)
 		}
+	}
+	// The requests above are counted on the metrics endpoint.
+	resp, err := http.Get("http://" + mln.Addr().String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), `atoll_redfish_emulator_requests_total{code="200",method="GET"} 3`) {
+		t.Fatalf("metrics:\n%s", metrics)
 	}
 	cancel()
 	select {
