@@ -44,13 +44,20 @@
 //
 // A Profile selects ids, strings and quirks from one table:
 //
-//	profile     system / manager / media                     quirks
-//	generic     Systems/1, Managers/1, Managers/1/VirtualMedia 409 on insert into a full slot; 202 task for images ≥ 1 GiB
-//	dell        System.Embedded.1, iDRAC.Embedded.1 (media)   eject before insert (400 VRM0012); slot settles 500 ms (503 meanwhile); 409 On while on
-//	hpe         Systems/1, Managers/1 (slots 1 and 2)          Boot PATCH needs Target and Enabled together; weak ETags; 400 on full slot
-//	supermicro  Systems/1, Managers/1 (CD1, USB1)              InsertMedia always 202 + task; UEFI boots the virtual CD only as UsbCd
-//	lenovo      Systems/1, Managers/1 (EXT1, EXT2)             no media actions: insert and eject by PATCH; re-insert replaces
-//	openbmc     system, bmc, Systems/system/VirtualMedia       sessions only (no Basic auth)
+//	profile     system / manager, media
+//	              quirks
+//	generic     1 / 1, Managers/1/VirtualMedia (CD1, Floppy1)
+//	              409 on insert into a full slot; 202 + task for images of 1 GiB or more
+//	dell        System.Embedded.1 / iDRAC.Embedded.1, under the manager (CD, RemovableDisk)
+//	              eject before insert (400 VRM0012); a slot settles 500 ms (503 meanwhile); 409 for On while on
+//	hpe         1 / 1, under the manager (2 = CD, 1 = USB)
+//	              Boot PATCH needs Target and Enabled together; weak ETags; 400 on a full slot
+//	supermicro  1 / 1, under the manager (CD1, USB1)
+//	              InsertMedia always 202 + task; in UEFI mode the virtual CD boots only as UsbCd
+//	lenovo      1 / 1, under the manager (EXT1, EXT2)
+//	              no media actions: insert and eject by PATCH; an insert replaces the image
+//	openbmc     system / bmc, under the system (Slot_0, Slot_1)
+//	              sessions only (no Basic auth)
 //
 // Clients can pick quirks by the ComputerSystem's Manufacturer, which the
 // profile sets (Dell Inc., HPE, Supermicro, Lenovo, OpenBMC, Contoso).
