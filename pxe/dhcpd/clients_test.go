@@ -290,3 +290,35 @@ func TestKillDuringLoadKeepsAckedLeases(t *testing.T) {
 	}
 	t.Logf("%d leases ACKed before the kill, %d in the file", len(o.res.Acked), len(stored))
 }
+
+// TestProxyWithUdhcpc runs the server in proxy mode: a PXE client gets boot
+// information and no address, a plain client gets nothing.
+func TestProxyWithUdhcpc(t *testing.T) {
+	busybox := lookTool(t, "busybox", "busybox-static")
+	lab := newLab(t, "px", "")
+	p, err := labproc.StartServer(context.Background(), lab.ServerNS, labproc.ServeConfig{
+		Mode: dhcpd.Proxy, Iface: lab.ServerIf, ServerIP: labServer, LeaseFile: filepath.Join(t.TempDir(), "leases.log"),
+		Boot: &dhcpd.BootConfig{BIOS: "undionly.kpxe", IPXEScript: "http://10.99.0.1:8080/boot/{mac}.ipxe"},
+	}, "-test.run=^$")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Stop() })
+	// udhcpc takes the proxy's answer for a lease of 0.0.0.0, which shows
+	// what came on the wire: boot information and no address.
+	env := udhcpc(t, lab, busybox, "-V", "PXEClient:Arch:00000:UNDI:002001")
+	if env["ip"] != "0.0.0.0" || env["lease"] != "" || env["router"] != "" {
+		t.Fatalf("proxy gave an address: ip=%q lease=%q router=%q", env["ip"], env["lease"], env["router"])
+	}
+	if env["boot_file"] != "undionly.kpxe" || env["siaddr"] != labServer.String() || env["vendor"] != "PXEClient" || env["opt43"] != "060108ff" {
+		t.Fatalf("proxy boot info: boot_file=%q siaddr=%q vendor=%q opt43=%q", env["boot_file"], env["siaddr"], env["vendor"], env["opt43"])
+	}
+	// A client that does not network-boot gets no answer at all.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := netns.Command(ctx, lab.ClientNS, busybox, "udhcpc", "-f", "-q", "-n", "-i", lab.ClientIf,
+		"-s", "/bin/true", "-t", "2", "-T", "1", "-A", "1").CombinedOutput()
+	if err == nil {
+		t.Fatalf("plain client got an answer from a proxy:\n%s", out)
+	}
+}

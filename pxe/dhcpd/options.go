@@ -289,6 +289,9 @@ func (o Options) setDefaults() (Options, error) {
 		}
 		o.Boot = &b
 	}
+	if o.Mode == Proxy {
+		o.Pools = nil // documented as ignored
+	}
 	pools := make([]Pool, len(o.Pools))
 	for i, p := range o.Pools {
 		f := func(name string) string { return fmt.Sprintf("Pools[%d].%s", i, name) }

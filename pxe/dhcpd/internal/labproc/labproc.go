@@ -37,6 +37,7 @@ const (
 
 // ServeConfig configures the "serve" role.
 type ServeConfig struct {
+	Mode       dhcpd.Mode
 	Iface      string
 	ServerIP   netip.Addr
 	Subnet     netip.Prefix
@@ -100,6 +101,7 @@ func serve() error {
 	}
 	defer st.Close()
 	s, err := dhcpd.New(dhcpd.Options{
+		Mode:     c.Mode,
 		ServerIP: c.ServerIP,
 		Pools:    []dhcpd.Pool{{Subnet: c.Subnet, Start: c.Start, End: c.End, Router: c.ServerIP, DNS: []netip.Addr{c.ServerIP}, LeaseTime: c.LeaseTime}},
 		Boot:     c.Boot,
