@@ -131,7 +131,7 @@ type Server struct {
 	mu        sync.Mutex
 	active    int
 	perClient map[netip.Addr]int
-	peers     map[netip.AddrPort]struct{} // transfers by client TID
+	peers     map[netip.AddrPort]*pending // the latest transfer per client TID
 }
 
 // New returns a Server that serves files from root. To keep symbolic links
@@ -154,7 +154,7 @@ func New(root fs.FS, opts Options) (*Server, error) {
 		m:         m,
 		dial:      dialUDP,
 		perClient: make(map[netip.Addr]int),
-		peers:     make(map[netip.AddrPort]struct{}),
+		peers:     make(map[netip.AddrPort]*pending),
 	}, nil
 }
 
@@ -233,26 +233,38 @@ func (s *Server) handle(ctx context.Context, wg *sync.WaitGroup, conn net.Packet
 		s.refuse(conn, addr, &RequestError{Client: peer, Filename: req.Filename, Err: err})
 		return
 	}
-	switch err := s.acquire(peer); {
+	pend := &pending{req: string(p)}
+	switch err := s.acquire(peer, pend); {
 	case errors.Is(err, errDuplicate):
-		return // the client repeated its request before our first reply
+		return // the client repeated its request before hearing from us
 	case err != nil:
 		s.refuse(conn, addr, &RequestError{Client: peer, Filename: name, Err: err})
 		return
 	}
 	wg.Go(func() {
-		defer s.release(peer)
-		t := &transfer{s: s, req: req, name: name, peer: peer, local: local}
+		defer s.release(peer, pend)
+		t := &transfer{s: s, req: req, name: name, peer: peer, local: local, heard: &pend.heard}
 		t.run(ctx)
 	})
 }
 
+// pending identifies a transfer to recognise a repeated request.
+type pending struct {
+	req   string      // the request packet
+	heard atomic.Bool // the client has answered the transfer socket
+}
+
 var errDuplicate = errors.New("tftpd: duplicate request")
 
-func (s *Server) acquire(peer netip.AddrPort) error {
+// acquire reserves the limits for a transfer. The same request from the
+// same address and port, while its transfer has not heard from the client
+// yet, is a retransmission (our first answer was lost or slow) and gets
+// errDuplicate; anything else from that port is a new request, even if the
+// previous transfer has not yet noticed that it ended.
+func (s *Server) acquire(peer netip.AddrPort, p *pending) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, dup := s.peers[peer]; dup {
+	if old := s.peers[peer]; old != nil && old.req == p.req && !old.heard.Load() {
 		return errDuplicate
 	}
 	if s.active >= s.opts.MaxTransfers {
@@ -263,19 +275,21 @@ func (s *Server) acquire(peer netip.AddrPort) error {
 	}
 	s.active++
 	s.perClient[peer.Addr()]++
-	s.peers[peer] = struct{}{}
+	s.peers[peer] = p
 	s.m.active.Inc()
 	return nil
 }
 
-func (s *Server) release(peer netip.AddrPort) {
+func (s *Server) release(peer netip.AddrPort, p *pending) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.active--
 	if s.perClient[peer.Addr()]--; s.perClient[peer.Addr()] <= 0 {
 		delete(s.perClient, peer.Addr())
 	}
-	delete(s.peers, peer)
+	if s.peers[peer] == p {
+		delete(s.peers, peer)
+	}
 	s.m.active.Dec()
 }
 

@@ -618,3 +618,30 @@ func TestOptionsDefaultsOnCopy(t *testing.T) {
 }
 
 var _ io.Reader = (*netasciiReader)(nil)
+
+// TestSamePortNewRequest: a client that ends a size probe with ERROR 8 and
+// at once asks again from the same port (as a firmware client may) gets a
+// second transfer, even if the first has not noticed its end yet.
+func TestSamePortNewRequest(t *testing.T) {
+	data := randBytes(t, 20000)
+	srv := startServer(t, fstest.MapFS{"f": {Data: data}}, Options{})
+	for i := range 20 {
+		c := newRawClient(t, srv.addr, "127.0.0.1:0")
+		c.send(rrq(opRRQ, "f", "octet", "tsize", "0", "blksize", "1468", "windowsize", "4"))
+		if _, ok := oack(c.mustRecv(2 * time.Second)); !ok {
+			t.Fatalf("round %d: no OACK", i)
+		}
+		c.sendError(CodeOptionRefused, "")
+		c.tid = nil
+		c.send(rrq(opRRQ, "f", "octet", "blksize", "1468", "windowsize", "4"))
+		p := c.mustRecv(time.Second) // no client retransmission: the first answer must come
+		if _, ok := oack(p); !ok {
+			t.Fatalf("round %d: second request answered with % x", i, p[:min(len(p), 8)])
+		}
+		c.ack(0)
+		got, err := c.receiveNoDally(1468, 4, time.Second)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("round %d: %d bytes, %v", i, len(got), err)
+		}
+	}
+}

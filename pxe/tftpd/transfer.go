@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -23,6 +24,7 @@ type transfer struct {
 	name  string
 	peer  netip.AddrPort
 	local netip.Addr
+	heard *atomic.Bool // set once the client answers this transfer
 
 	conn net.Conn
 	udp  *net.UDPConn // conn when it is one, for segmentation offload
@@ -433,6 +435,9 @@ func (t *transfer) recv(ctx context.Context) (kind uint16, blk uint16, code Erro
 		}
 		kind, blk, code, msg = parseAck(t.rbuf[:n])
 		if kind != 0 {
+			if t.heard != nil && !t.heard.Load() {
+				t.heard.Store(true)
+			}
 			return kind, blk, code, msg, nil
 		}
 	}
