@@ -81,6 +81,10 @@ type Options struct {
 	// SystemID picks the system when the BMC manages several (the last
 	// path element of its URI); empty means the first.
 	SystemID string
+	// Clock paces polling, backoff and settle waits and measures their
+	// deadlines (PowerTimeout, MediaTimeout); nil means the real clock.
+	// Each HTTP attempt stays bounded by RequestTimeout in real time.
+	Clock Clock
 	// WrapTransport, when set, wraps the HTTP transport (for tracing or
 	// request accounting).
 	WrapTransport func(http.RoundTripper) http.RoundTripper
@@ -114,6 +118,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MediaTimeout <= 0 {
 		o.MediaTimeout = 2 * time.Minute
+	}
+	if o.Clock == nil {
+		o.Clock = realClock{}
 	}
 	return o
 }
@@ -404,7 +411,7 @@ func (c *Client) retry(ctx context.Context, op string, fn func(ctx context.Conte
 		}
 		c.metrics.retry(op)
 		c.log.Debug("retrying", "op", op, "attempt", attempt, "wait", wait, "err", err)
-		if serr := sleep(ctx, wait); serr != nil {
+		if serr := sleep(ctx, c.opts.Clock, wait); serr != nil {
 			return c.opError(ctx, op, attempt, serr)
 		}
 	}
@@ -445,15 +452,25 @@ func (c *Client) settle(d time.Duration) time.Duration {
 	return d
 }
 
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
+// Clock is a time source. Tests pass a fake one to run long waits at once.
+type Clock interface {
+	Now() time.Time
+	// After delivers the time once d has passed, like time.After.
+	After(d time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// sleep waits d on clk, or until ctx ends.
+func sleep(ctx context.Context, clk Clock, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
 	select {
-	case <-t.C:
+	case <-clk.After(d):
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

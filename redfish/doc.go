@@ -40,7 +40,10 @@
 // (github.com/cenkalti/backoff/v4), honouring Retry-After up to RetryMax;
 // 4xx answers are never retried. Each attempt is bounded by
 // [Options].RequestTimeout and the whole call by its context. At most
-// [Options].MaxConcurrent requests are in flight to one BMC.
+// [Options].MaxConcurrent requests are in flight to one BMC. A 401 on a
+// session client renews the session once (it may have expired) and repeats
+// the request once; a refused renewal is reported at once. Polling, backoff
+// and settle waits run on [Options].Clock (the real clock by default).
 //
 // # Vendor quirks
 //

@@ -70,6 +70,9 @@ type InstallOptions struct {
 	PowerTimeout time.Duration
 	// InstallTimeout bounds the wait for install-complete (default 2h).
 	InstallTimeout time.Duration
+	// Clock paces polling and measures the timeouts; nil means the real
+	// clock.
+	Clock Clock
 }
 
 func (o InstallOptions) withDefaults() InstallOptions {
@@ -84,6 +87,9 @@ func (o InstallOptions) withDefaults() InstallOptions {
 	}
 	if o.InstallTimeout <= 0 {
 		o.InstallTimeout = 2 * time.Hour
+	}
+	if o.Clock == nil {
+		o.Clock = realClock{}
 	}
 	return o
 }
@@ -123,7 +129,7 @@ type installRun struct {
 }
 
 func (r *installRun) emit(step Step, state StepState, detail string, err error) {
-	r.opts.OnEvent(Event{Step: step, State: state, Detail: detail, Err: err, At: time.Now()})
+	r.opts.OnEvent(Event{Step: step, State: state, Detail: detail, Err: err, At: r.opts.Clock.Now()})
 }
 
 // do runs one step: skip when skip is non-empty, else act. A cancelled
@@ -210,8 +216,8 @@ func (r *installRun) waitOff(ctx context.Context) error {
 	if w, ok := r.bmc.(PowerWaiter); ok {
 		return w.WaitPower(ctx, PowerOff, r.opts.PowerTimeout)
 	}
-	ctx, cancel := context.WithTimeout(ctx, r.opts.PowerTimeout)
-	defer cancel()
+	clk := r.opts.Clock
+	deadline := clk.Now().Add(r.opts.PowerTimeout)
 	for {
 		st, err := r.bmc.PowerState(ctx)
 		if err != nil {
@@ -220,21 +226,18 @@ func (r *installRun) waitOff(ctx context.Context) error {
 		if st == PowerOff {
 			return nil
 		}
-		if err := sleep(ctx, r.opts.PollInterval); err != nil {
+		if !clk.Now().Before(deadline) {
+			return fmt.Errorf("%w: host still %s after %v", ErrTimeout, st, r.opts.PowerTimeout)
+		}
+		if err := sleep(ctx, clk, r.opts.PollInterval); err != nil {
 			return fmt.Errorf("%w: host still %s: %w", ErrTimeout, st, err)
 		}
 	}
 }
 
 func (r *installRun) waitInstall(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, r.opts.InstallTimeout)
-	defer cancel()
-	var tick <-chan time.Time
-	if r.spec.Complete != nil {
-		t := time.NewTicker(r.opts.PollInterval)
-		defer t.Stop()
-		tick = t.C
-	}
+	clk := r.opts.Clock
+	deadline := clk.Now().Add(r.opts.InstallTimeout)
 	for {
 		if r.spec.Complete != nil {
 			done, err := r.spec.Complete(ctx)
@@ -245,13 +248,21 @@ func (r *installRun) waitInstall(ctx context.Context) error {
 				return nil
 			}
 		}
+		left := deadline.Sub(clk.Now())
+		if left <= 0 {
+			return fmt.Errorf("%w: install not complete after %v", ErrTimeout, r.opts.InstallTimeout)
+		}
+		wait := left
+		if r.spec.Complete != nil {
+			wait = min(left, r.opts.PollInterval)
+		}
 		select {
 		case err := <-r.spec.Done:
 			if err != nil {
 				return fmt.Errorf("%w: %w", ErrInstallFailed, err)
 			}
 			return nil
-		case <-tick:
+		case <-clk.After(wait):
 		case <-ctx.Done():
 			return fmt.Errorf("%w: install not complete: %w", ErrTimeout, ctx.Err())
 		}

@@ -276,3 +276,70 @@ func TestRemoteInstallPlainBMC(t *testing.T) {
 		t.Errorf("installed %v, events %v", r.installed.Load(), events)
 	}
 }
+
+// fakeClock moves time forward by exactly what is waited for, at once.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (f *fakeClock) Now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.now
+}
+
+func (f *fakeClock) After(d time.Duration) <-chan time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.now = f.now.Add(d)
+	ch := make(chan time.Time, 1)
+	ch <- f.now
+	return ch
+}
+
+// TestLongWaitsOnAFakeClock: the two-hour install timeout and a power wait
+// run on the injected clock, polling at the configured pace, in no real
+// time.
+func TestLongWaitsOnAFakeClock(t *testing.T) {
+	r := newInstallRig(t, emulator.ProfileGeneric)
+	clk := &fakeClock{now: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)}
+	opts := testOpts(nil)
+	opts.Clock = clk
+	opts.PollInterval = 30 * time.Second
+	c := dialEmu(t, r.e, opts)
+	start := time.Now()
+
+	// The host is off and nobody powers it on.
+	const powerWait = 10 * time.Minute
+	rec := &recorder{}
+	c2 := dialEmu(t, r.e, func() redfish.Options { o := opts; o.WrapTransport = rec.wrap; return o }())
+	rec.reset()
+	t0 := clk.Now()
+	err := c2.WaitPower(context.Background(), redfish.PowerOn, powerWait)
+	if !errors.Is(err, redfish.ErrTimeout) {
+		t.Fatalf("WaitPower = %v, want ErrTimeout", err)
+	}
+	polls := rec.count(has("GET " + r.e.BMC.Layout().System))
+	if want := int(powerWait/opts.PollInterval) + 1; polls != want || clk.Now().Sub(t0) != powerWait {
+		t.Errorf("WaitPower polled %d times over %v of fake time, want %d over %v", polls, clk.Now().Sub(t0), want, powerWait)
+	}
+
+	// The install never completes.
+	var checks atomic.Int64
+	spec := r.spec()
+	spec.Complete = func(context.Context) (bool, error) { checks.Add(1); return false, nil }
+	const installWait, every = 2 * time.Hour, 10 * time.Minute
+	err = redfish.RemoteInstall(context.Background(), c, spec, redfish.InstallOptions{
+		Clock: clk, PollInterval: every, InstallTimeout: installWait,
+	})
+	if !errors.Is(err, redfish.ErrTimeout) {
+		t.Fatalf("RemoteInstall = %v, want ErrTimeout", err)
+	}
+	if want := int64(installWait/every) + 1; checks.Load() != want {
+		t.Errorf("install-complete checked %d times, want %d", checks.Load(), want)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("fake-clock waits took %v of real time", took)
+	}
+}

@@ -221,14 +221,12 @@ func (c *Client) fail(op string, err error) error {
 	return e
 }
 
-// WaitPower polls until the host reports want, or timeout passes (zero
-// means until ctx ends). It fails with ErrTimeout.
+// WaitPower polls until the host reports want, or timeout passes on the
+// Clock (zero means until ctx ends). It fails with ErrTimeout. On reaching
+// Off it also waits the vendor's power settle delay.
 func (c *Client) WaitPower(ctx context.Context, want PowerState, timeout time.Duration) error {
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
+	clk := c.opts.Clock
+	deadline := clk.Now().Add(timeout)
 	for {
 		st, err := c.PowerState(ctx)
 		if err != nil {
@@ -238,11 +236,14 @@ func (c *Client) WaitPower(ctx context.Context, want PowerState, timeout time.Du
 			if want == PowerOff {
 				// Some BMCs need a moment after Off before they accept
 				// boot or media changes.
-				return sleep(ctx, c.settle(c.topology().q.powerSettle))
+				return sleep(ctx, clk, c.settle(c.topology().q.powerSettle))
 			}
 			return nil
 		}
-		if err := sleep(ctx, c.opts.PollInterval); err != nil {
+		if timeout > 0 && !clk.Now().Before(deadline) {
+			return c.fail("wait-power", fmt.Errorf("%w: power state %s after %v, want %s", ErrTimeout, st, timeout, want))
+		}
+		if err := sleep(ctx, clk, c.opts.PollInterval); err != nil {
 			return c.fail("wait-power", fmt.Errorf("%w: power state %s, want %s: %w", ErrTimeout, st, want, err))
 		}
 	}
@@ -483,14 +484,14 @@ func (c *Client) insertMedia(ctx context.Context, vm *schemas.VirtualMedia, imag
 	if err := c.waitMedia(ctx, op, vm.ODataID, true, imageURL); err != nil {
 		return err
 	}
-	return sleep(ctx, c.settle(q.insertSettle))
+	return sleep(ctx, c.opts.Clock, c.settle(q.insertSettle))
 }
 
 // waitMedia polls the slot at uri until it reports the image attached
 // (inserted) or nothing attached (!inserted), for at most MediaTimeout.
 func (c *Client) waitMedia(ctx context.Context, op, uri string, inserted bool, image string) error {
-	ctx, cancel := context.WithTimeout(ctx, c.opts.MediaTimeout)
-	defer cancel()
+	clk := c.opts.Clock
+	deadline := clk.Now().Add(c.opts.MediaTimeout)
 	for {
 		var st MediaStatus
 		err := c.retry(ctx, op, func(ctx context.Context) error {
@@ -506,7 +507,10 @@ func (c *Client) waitMedia(ctx context.Context, op, uri string, inserted bool, i
 		if inserted && st.Inserted && st.Image == image || !inserted && !st.Inserted {
 			return nil
 		}
-		if err := sleep(ctx, c.opts.PollInterval); err != nil {
+		if !clk.Now().Before(deadline) {
+			return c.fail(op, fmt.Errorf("%w: slot %s still reports inserted=%t image %q after %v", ErrTimeout, uri, st.Inserted, st.Image, c.opts.MediaTimeout))
+		}
+		if err := sleep(ctx, clk, c.opts.PollInterval); err != nil {
 			return c.fail(op, fmt.Errorf("%w: slot %s reports inserted=%t image %q: %w", ErrTimeout, uri, st.Inserted, st.Image, err))
 		}
 	}
@@ -622,7 +626,8 @@ func (c *Client) WaitTask(ctx context.Context, uri string) (TaskStatus, error) {
 // the final response after; a Task resource is polled until its TaskState
 // ends.
 func (c *Client) waitTask(ctx context.Context, op, uri string) (TaskStatus, error) {
-	start := time.Now()
+	clk := c.opts.Clock
+	start := clk.Now()
 	st := TaskStatus{URI: uri, State: TaskRunning}
 	for {
 		var done bool
@@ -656,7 +661,7 @@ func (c *Client) waitTask(ctx context.Context, op, uri string) (TaskStatus, erro
 			}
 			return nil
 		})
-		st.Elapsed = time.Since(start)
+		st.Elapsed = clk.Now().Sub(start)
 		if err != nil {
 			return st, err
 		}
@@ -666,7 +671,7 @@ func (c *Client) waitTask(ctx context.Context, op, uri string) (TaskStatus, erro
 			}
 			return st, nil
 		}
-		if err := sleep(ctx, c.opts.PollInterval); err != nil {
+		if err := sleep(ctx, clk, c.opts.PollInterval); err != nil {
 			return st, c.fail(op, fmt.Errorf("%w: task %s still %s after %s: %w", ErrTimeout, uri, st.State, st.Elapsed.Round(time.Millisecond), err))
 		}
 	}
