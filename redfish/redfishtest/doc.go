@@ -18,7 +18,8 @@
 //
 // NewEmulator starts an emulator.BMC of a given profile behind an
 // httptest.Server, plain or TLS, and closes both when the test ends. Its
-// Client trusts the server's certificate.
+// Client trusts the server's certificate. NewFleet starts many, each on its
+// own port.
 //
 // # Images
 //

@@ -63,3 +63,22 @@ func NewEmulator(t testing.TB, profile emulator.Profile, opts Options) *Emulator
 // Client returns an HTTP client for the emulator, trusting its TLS
 // certificate when it has one. Each call returns the server's client.
 func (e *Emulator) Client() *http.Client { return e.Server.Client() }
+
+// NewFleet starts n BMCs of a profile, each on its own 127.0.0.1 port (TLS
+// with opts.TLS; the fleet's CertPool verifies it), and closes them when the
+// test ends.
+func NewFleet(t testing.TB, n int, profile emulator.Profile, opts Options) *emulator.Fleet {
+	t.Helper()
+	o := opts.BMC
+	o.Profile = profile
+	f, err := emulator.StartFleet(t.Context(), emulator.FleetOptions{Count: n, TLS: opts.TLS, Options: o})
+	if err != nil {
+		t.Fatalf("redfishtest: fleet: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := f.Close(); err != nil {
+			t.Errorf("redfishtest: fleet: %v", err)
+		}
+	})
+	return f
+}

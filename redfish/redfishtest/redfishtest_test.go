@@ -159,3 +159,20 @@ func TestServeImage(t *testing.T) {
 		t.Fatal("different names, same content")
 	}
 }
+
+func TestNewFleet(t *testing.T) {
+	f := redfishtest.NewFleet(t, 5, emulator.ProfileOpenBMC, redfishtest.Options{})
+	if n := len(f.Members()); n != 5 {
+		t.Fatalf("%d members", n)
+	}
+	for _, m := range f.Members() {
+		c, err := gofish.Connect(gofish.ClientConfig{Endpoint: m.URL, Username: "admin", Password: "password"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if systems, err := c.Service.Systems(); err != nil || systems[0].ID != "system" {
+			t.Fatalf("systems %v %v", systems, err)
+		}
+		c.Logout()
+	}
+}
