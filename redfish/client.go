@@ -382,6 +382,7 @@ func (c *Client) retry(ctx context.Context, op string, fn func(ctx context.Conte
 		backoff.WithInitialInterval(c.opts.RetryInitial),
 		backoff.WithMaxInterval(c.opts.RetryMax),
 		backoff.WithMaxElapsedTime(c.opts.RetryElapsed),
+		backoff.WithClockProvider(c.opts.Clock),
 	)
 	relogged := false
 	for attempt := 1; ; attempt++ {
