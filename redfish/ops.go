@@ -415,9 +415,15 @@ func (c *Client) getMedia(ctx context.Context, op string) (*schemas.VirtualMedia
 }
 
 func mediaStatusOf(vm *schemas.VirtualMedia) MediaStatus {
+	// Inserted is optional in the schema; without it, an Image means
+	// something is attached.
+	inserted := vm.Image != ""
+	if vm.Inserted != nil {
+		inserted = *vm.Inserted
+	}
 	return MediaStatus{
 		Slot:         vm.ODataID,
-		Inserted:     vm.Inserted != nil && *vm.Inserted,
+		Inserted:     inserted,
 		Image:        vm.Image,
 		ConnectedVia: string(vm.ConnectedVia),
 	}
