@@ -61,6 +61,7 @@ type Error struct {
 	cause error
 }
 
+// Error names the BMC, the operation, the status and the BMC's message.
 func (e *Error) Error() string {
 	msg := fmt.Sprintf("redfish: bmc %s: %s", e.BMC, e.Op)
 	if e.StatusCode != 0 {
