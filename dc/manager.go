@@ -456,6 +456,7 @@ func (m *Manager) UpdateSubcloud(ctx context.Context, ref string, req UpdateRequ
 		return nil, err
 	}
 	m.log.InfoContext(ctx, "subcloud updated", "subcloud", s.Name, "id", s.ID)
+	m.publish(ctx, SubcloudUpdated, s, "")
 	if req.ManagementState != nil {
 		switch *req.ManagementState {
 		case Managed:

@@ -256,6 +256,14 @@ func encodeSubcloud(s *dc.Subcloud) (string, error) {
 	return string(b), err
 }
 
+// prefixText is the management_subnet column: the CIDR, or empty.
+func prefixText(s *dc.Subcloud) string {
+	if !s.ManagementSubnet.IsValid() {
+		return ""
+	}
+	return s.ManagementSubnet.String()
+}
+
 const subcloudColumns = `id, name, group_id, management_state, availability_status, deploy_status, revision, created_at, updated_at, data`
 
 type scanner interface{ Scan(dest ...any) error }
@@ -309,7 +317,7 @@ func (s *Store) CreateSubcloud(ctx context.Context, sc *dc.Subcloud) (*dc.Subclo
     (name, group_id, management_state, availability_status, deploy_status, management_subnet, revision, created_at, updated_at, data)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 			c.Name, c.GroupID, string(c.ManagementState), string(c.Availability), string(c.DeployStatus),
-			c.ManagementSubnet.String(), c.Revision, formatTime(c.CreatedAt), formatTime(c.UpdatedAt), data).Scan(&c.ID)
+			prefixText(c), c.Revision, formatTime(c.CreatedAt), formatTime(c.UpdatedAt), data).Scan(&c.ID)
 	})
 	if err = mapError(err); errors.Is(err, errForeignKey) {
 		return nil, notFound("group", c.GroupID)
@@ -382,7 +390,7 @@ func (s *Store) UpdateSubcloud(ctx context.Context, sc *dc.Subcloud) (*dc.Subclo
     management_subnet = ?, revision = revision + 1, updated_at = ?, data = ?
 WHERE id = ? AND revision = ? RETURNING created_at`),
 			c.Name, c.GroupID, string(c.ManagementState), string(c.Availability), string(c.DeployStatus),
-			c.ManagementSubnet.String(), formatTime(c.UpdatedAt), data, c.ID, c.Revision).Scan(&created)
+			prefixText(c), formatTime(c.UpdatedAt), data, c.ID, c.Revision).Scan(&created)
 		if errors.Is(err, sql.ErrNoRows) {
 			return s.missingOrStale(ctx, tx, "subclouds", c.ID, c.Revision)
 		}
