@@ -131,6 +131,7 @@ func BenchmarkRemoteInstallFleet(b *testing.B) {
 			b.Fatal(err)
 		}
 		members := fleet.Members()
+		rssFleet := procStatusKiB("VmRSS")
 		counters := make([]*countingTransport, n)
 		var failed atomic.Int64
 		b.StartTimer()
@@ -212,8 +213,8 @@ func BenchmarkRemoteInstallFleet(b *testing.B) {
 		b.ReportMetric(float64(cpu.Microseconds())/1000/float64(n), "cpu-ms/install")
 		b.ReportMetric(mean, "req/BMC")
 		b.ReportMetric(float64(len(minimumRequests)), "min-req/BMC")
-		b.Logf("profile %s, %d BMCs over TLS, %d in flight, image %d KiB: wall %v, process CPU %v (client and emulators), RSS before fleet %d MiB, peak %d MiB",
-			profile, n, limit, imgKiB, wall.Round(time.Millisecond), cpu.Round(time.Millisecond), rssBefore/1024, procStatusKiB("VmHWM")/1024)
+		b.Logf("profile %s, %d BMCs over TLS, %d in flight, image %d KiB: wall %v, process CPU %v (client and emulators), RSS before fleet %d MiB, with the idle fleet %d MiB, peak %d MiB",
+			profile, n, limit, imgKiB, wall.Round(time.Millisecond), cpu.Round(time.Millisecond), rssBefore/1024, rssFleet/1024, procStatusKiB("VmHWM")/1024)
 		b.Logf("requests per BMC: min %d, median %d, max %d, mean %.2f; the flow's minimum is %d (%s)",
 			totals[0], totals[n/2], totals[n-1], mean, len(minimumRequests), strings.Join(minimumRequests, ", "))
 		kinds := make([]string, 0, len(counters[0].kinds))
