@@ -37,13 +37,16 @@
 // timeout, when the client sends it, replaces Options.Timeout as the
 // retransmission interval. A client that negotiated windowsize gets that
 // many DATA packets per acknowledgement, and an ACK for an earlier block
-// restarts the window there (RFC 7440). A client that did not is sent
-// Options.Anticipate blocks ahead: lock-step clients read them in order from
-// their socket buffer and acknowledge each, so the round trip is hidden
-// without changing the protocol they see; duplicate ACKs from them are
-// ignored (the Sorcerer's Apprentice rule) and loss is recovered on the
-// retransmission timer. On Linux a run of full-size blocks leaves in one
-// system call with UDP segmentation offload (UDP_SEGMENT).
+// restarts the window there, once per position (RFC 7440). A client that
+// did not is sent up to Options.Anticipate blocks (64 KiB at most) ahead:
+// lock-step clients read them in order from their socket buffer and
+// acknowledge each, so the round trip is hidden without changing the
+// protocol they see. Their duplicate ACKs are ignored (the Sorcerer's
+// Apprentice rule); loss is recovered on the retransmission timer, and each
+// timeout halves the anticipation for the rest of the transfer, so a client
+// that cannot take bursts ends up served strictly lock-step. On Linux a run
+// of full-size blocks leaves in one system call with UDP segmentation
+// offload (UDP_SEGMENT).
 //
 // A client that ends the transfer with an ERROR right after the option
 // acknowledgement, as OVMF does to learn a file's size, is a normal end:
@@ -88,6 +91,11 @@
 // `make bench-tftpd` serves a 40 MiB file to 1 and 20 concurrent clients
 // (curl, lock-step; atftp, windowsize 16) from this server, tftpd-hpa,
 // dnsmasq and atftpd in one run and prints MiB/s and the ratio to the best
-// peer (internal/peerbench). `go test -bench . ./pxe/tftpd` measures the
-// server against an in-process client.
+// peer (internal/peerbench), and the server's CPU time per MiB. Atoll is
+// measured at the default GOMAXPROCS and at 16: when client processes
+// saturate the cores, an OS thread holding one of only two Ps can be
+// preempted for a time slice and stall that P's transfers, which a daemon
+// avoids with a GOMAXPROCS above the core count (atftpd runs a thread per
+// transfer). `go test -bench . ./pxe/tftpd` measures the server against an
+// in-process client.
 package tftpd

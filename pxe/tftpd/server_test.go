@@ -173,6 +173,7 @@ func TestNegotiation(t *testing.T) {
 		{"blksize below 8 ignored", Options{}, []string{"blksize", "4", "tsize", "0"}, map[string]string{"tsize": "5000"}},
 		{"blksize not a number", Options{}, []string{"blksize", "12x", "tsize", "0"}, map[string]string{"tsize": "5000"}},
 		{"windowsize clamped", Options{MaxWindowSize: 8}, []string{"windowsize", "1000"}, map[string]string{"windowsize": "8"}},
+		{"windowsize 1", Options{}, []string{"windowsize", "1", "blksize", "1000"}, map[string]string{"windowsize": "1", "blksize": "1000"}},
 		{"windowsize 0 ignored", Options{}, []string{"windowsize", "0", "tsize", "0"}, map[string]string{"tsize": "5000"}},
 		{"timeout 0 ignored", Options{}, []string{"timeout", "0", "tsize", "0"}, map[string]string{"tsize": "5000"}},
 		{"timeout 256 ignored", Options{}, []string{"timeout", "256", "tsize", "0"}, map[string]string{"tsize": "5000"}},

@@ -164,6 +164,9 @@ func (t *transfer) negotiate(size int64) []Option {
 	// of it to free up and send that half in one burst. Anticipation keeps at
 	// most anticipateBytes in flight.
 	t.refill = 1
+	if t.windowed && t.window == 1 {
+		t.windowed = false // windowsize 1 is lock-step: anticipate it too
+	}
 	if !t.windowed {
 		t.window = uint64(max(1, min(o.Anticipate, anticipateBytes/t.blksize)))
 		t.refill = max(1, t.window/2)
