@@ -371,11 +371,17 @@ func (c *Client) mediaSlot(ctx context.Context) (string, *schemas.VirtualMedia, 
 			if coll == "" {
 				return nil
 			}
-			slots, err := schemas.ListReferencedVirtualMedias(api, coll)
-			if err != nil && len(slots) == 0 {
-				return unwrapCollection(err)
+			// Read the slots one by one and stop at the first CD/DVD one
+			// (BMCs list it first more often than not).
+			list, err := schemas.GetCollection(api, coll)
+			if err != nil {
+				return err
 			}
-			for _, s := range slots {
+			for _, uri := range list.ItemLinks {
+				s, err := schemas.GetVirtualMedia(api, uri)
+				if err != nil {
+					return err
+				}
 				if slices.Contains(s.MediaTypes, schemas.CDVirtualMediaType) || slices.Contains(s.MediaTypes, schemas.DVDVirtualMediaType) {
 					found = s
 					return nil
