@@ -9,6 +9,13 @@ WIRE_VERSION  := v0.7.0
 DATA_DIR      ?= $(CURDIR)/.demo
 PKGS          := ./...
 
+# Area targets (bench-*, test-*, fuzz-*) live in mk/*.mk, one file per area;
+# each appends its scale benchmark to BENCH_TARGETS. Included before the
+# rules below so that BENCH_TARGETS is complete when `bench` is read.
+BENCH_TARGETS :=
+include $(wildcard mk/*.mk)
+
+.DEFAULT_GOAL := all
 .PHONY: all build test test-short lint fmt vet staticcheck bench demo ci generate tools
 
 all: build
@@ -44,8 +51,9 @@ lint: fmt vet staticcheck
 generate: tools
 	cd examples/systemcontroller && $(WIRE) gen .
 
-## bench: Go benchmarks plus the scale runs, each side by side with its peer.
-bench: bench-go $(BENCH_TARGETS)
+## bench: every area's Go benchmarks and scale runs, each side by side with
+## its peer in the same run (see mk/*.mk). bench-go runs every Go benchmark.
+bench: $(BENCH_TARGETS)
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 60m $(PKGS)
@@ -55,5 +63,3 @@ demo:
 	$(GO) run ./examples/systemcontroller --data-dir $(DATA_DIR) --listen 127.0.0.1:8119 --demo
 
 ci: lint test
-
-include $(wildcard mk/*.mk)
