@@ -2,7 +2,8 @@
 #
 # bench-dhcpd: full DORA for DHCPD_BENCH_CLIENTS clients, DHCPD_BENCH_INFLIGHT in
 # flight, against Atoll and dnsmasq --no-ping in the same run with the same load
-# generator (a relay agent), each server in a network namespace on a veth pair.
+# generator (a relay agent), each server in a network namespace on a veth pair;
+# Atoll runs before and after dnsmasq and the ratios use its mean.
 # Prints leases/s overall, over the first and last 1,000 leases, the ratios
 # Atoll/dnsmasq and duplicate offers; then a short run with consecutive MACs,
 # dnsmasq's worst case (the same address offered to concurrent clients).

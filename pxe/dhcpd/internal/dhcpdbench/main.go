@@ -4,8 +4,11 @@
 // (package dhcpload, acting as a relay agent). Each server runs in its own
 // process in a network namespace on a veth pair; nothing leaves the lab.
 //
-// It prints leases/s overall and over the first and last 1,000 leases, the
-// ratios Atoll/dnsmasq, and how many addresses were offered to two clients.
+// Atoll runs before and after dnsmasq (A-B-A), so a change of load from
+// other work during the long dnsmasq run skews neither side. It prints
+// leases/s overall and over the first and last 1,000 leases for each run,
+// the ratios of Atoll's mean to dnsmasq, and how many addresses were offered
+// to two clients.
 // It exits non-zero when Atoll failed a lease or offered an address twice.
 //
 // Needs root, iproute2 and dnsmasq (apt-get install -y iproute2 dnsmasq).
@@ -80,21 +83,36 @@ func run(clients, inflight, window int, skipPeer, sequential, perWindow bool) er
 		macs = "sequential"
 	}
 	fmt.Printf("DHCP full DORA, %d clients, %d in flight, %s MACs, relay-agent load generator, each server in a netns on a veth\n", clients, inflight, macs)
-	srv, err := labproc.StartServer(ctx, lab.ServerNS, labproc.ServeConfig{
-		Iface: lab.ServerIf, ServerIP: serverIP, Subnet: netip.PrefixFrom(serverIP, 16).Masked(),
-		Start: start, End: end, LeaseTime: time.Hour, LeaseFile: filepath.Join(dir, "atoll.leases"),
-	})
+	// Atoll runs before and after dnsmasq (an A-B-A design) and the ratios
+	// use the mean of its two runs, so load from other work on a shared
+	// machine that changes during the long dnsmasq run skews neither side.
+	runAtoll := func(n int) (dhcpload.Result, error) {
+		srv, err := labproc.StartServer(ctx, lab.ServerNS, labproc.ServeConfig{
+			Iface: lab.ServerIf, ServerIP: serverIP, Subnet: netip.PrefixFrom(serverIP, 16).Masked(),
+			Start: start, End: end, LeaseTime: time.Hour, LeaseFile: filepath.Join(dir, fmt.Sprintf("atoll%d.leases", n)),
+		})
+		if err != nil {
+			return dhcpload.Result{}, err
+		}
+		load.MACSeed = uint32(n) << 20
+		res, err := labproc.RunLoad(ctx, lab.ClientNS, load)
+		if stopErr := srv.Stop(); err == nil {
+			err = stopErr
+		}
+		if err != nil {
+			return res, fmt.Errorf("atoll: %w", err)
+		}
+		if res.Failed > 0 || res.DupOffers > 0 || res.DupAcks > 0 || res.Leases != clients {
+			return res, fmt.Errorf("atoll: %d of %d leases, %d failed, %d duplicate offers, %d duplicate ACKs",
+				res.Leases, clients, res.Failed, res.DupOffers, res.DupAcks)
+		}
+		return res, nil
+	}
+	atoll, err := runAtoll(1)
 	if err != nil {
 		return err
 	}
-	load.MACSeed = 1 << 20
-	atoll, err := labproc.RunLoad(ctx, lab.ClientNS, load)
-	if stopErr := srv.Stop(); err == nil {
-		err = stopErr
-	}
-	if err != nil {
-		return fmt.Errorf("atoll: %w", err)
-	}
+	atoll2 := atoll
 
 	var peer dhcpload.Result
 	if !skipPeer {
@@ -108,23 +126,22 @@ func run(clients, inflight, window int, skipPeer, sequential, perWindow bool) er
 		if err != nil {
 			return fmt.Errorf("dnsmasq: %w", err)
 		}
+		if atoll2, err = runAtoll(3); err != nil {
+			return err
+		}
 	}
-	report(atoll, peer, window, skipPeer)
+	report(atoll, atoll2, peer, window, skipPeer)
 	if perWindow {
 		for _, r := range []struct {
 			name string
 			res  dhcpload.Result
-		}{{"atoll", atoll}, {"dnsmasq", peer}} {
+		}{{"atoll (before)", atoll}, {"dnsmasq", peer}, {"atoll (after)", atoll2}} {
 			fmt.Printf("%s leases/s per %d leases:", r.name, window)
 			for i := 0; i+window <= len(r.res.Done); i += window {
 				fmt.Printf(" %.0f", r.res.WindowRate(i, window))
 			}
 			fmt.Println()
 		}
-	}
-	if atoll.Failed > 0 || atoll.DupOffers > 0 || atoll.DupAcks > 0 || atoll.Leases != clients {
-		return fmt.Errorf("atoll: %d of %d leases, %d failed, %d duplicate offers, %d duplicate ACKs",
-			atoll.Leases, clients, atoll.Failed, atoll.DupOffers, atoll.DupAcks)
 	}
 	return nil
 }
@@ -163,7 +180,7 @@ func startDnsmasq(ctx context.Context, lab *netns.Lab, bin, dir string) (func(),
 	return nil, fmt.Errorf("dnsmasq did not start: %s", stderr.String())
 }
 
-func report(a, p dhcpload.Result, window int, skipPeer bool) {
+func report(a1, a2, p dhcpload.Result, window int, skipPeer bool) {
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	ratio := func(x, y float64) string {
 		if skipPeer || y == 0 {
@@ -181,10 +198,16 @@ func report(a, p dhcpload.Result, window int, skipPeer bool) {
 		}
 		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%.0f\t%.0f\t%.0f\t%.2f\t\n", name, r.Leases, r.Failed, r.NAKs, r.DupOffers, r.DupAcks, r.Rate(), first(r), last(r), fl)
 	}
-	row("atoll", a)
-	if !skipPeer {
-		row("dnsmasq --no-ping", p)
-		fmt.Fprintf(w, "atoll/dnsmasq\t\t\t\t\t\t%s\t%s\t%s\t\t\n", ratio(a.Rate(), p.Rate()), ratio(first(a), first(p)), ratio(last(a), last(p)))
+	if skipPeer {
+		row("atoll", a1)
+		w.Flush()
+		return
 	}
+	mean := func(f func(dhcpload.Result) float64) float64 { return (f(a1) + f(a2)) / 2 }
+	rate := func(r dhcpload.Result) float64 { return r.Rate() }
+	row("atoll (before)", a1)
+	row("dnsmasq --no-ping", p)
+	row("atoll (after)", a2)
+	fmt.Fprintf(w, "atoll mean/dnsmasq\t\t\t\t\t\t%s\t%s\t%s\t\t\n", ratio(mean(rate), p.Rate()), ratio(mean(first), first(p)), ratio(mean(last), last(p)))
 	w.Flush()
 }
