@@ -19,6 +19,3 @@ bench-redfish:
 	$(GO) test -run '^$$' -bench '^BenchmarkRemoteInstallFleet$$' -benchtime 1x -count 1 -timeout 30m -v ./redfish
 
 BENCH_TARGETS += bench-redfish
-# The top-level bench rule's prerequisites are expanded before mk/*.mk is
-# included, so name the target on it directly as well.
-bench: bench-redfish
