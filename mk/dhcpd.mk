@@ -16,8 +16,6 @@ DHCPD_BENCH_SEQ_CLIENTS ?= 1000
 
 .PHONY: bench-dhcpd
 BENCH_TARGETS += bench-dhcpd
-# The bench rule's prerequisites were read before this file was included.
-bench: bench-dhcpd
 
 bench-dhcpd:
 	$(GO) run ./pxe/dhcpd/internal/dhcpdbench -clients $(DHCPD_BENCH_CLIENTS) -inflight $(DHCPD_BENCH_INFLIGHT)
