@@ -109,13 +109,15 @@ func (m *Manager) Groups(ctx context.Context) ([]*Group, error) {
 	return m.store.ListGroups(ctx)
 }
 
-// UpdateGroup changes a group. The Default group cannot be renamed.
+// UpdateGroup changes a group. The Default group cannot be renamed. A
+// refused update, or one that changes nothing, writes nothing.
 func (m *Manager) UpdateGroup(ctx context.Context, ref string, u GroupUpdate) (*Group, error) {
 	for attempt := 1; ; attempt++ {
 		g, err := m.Group(ctx, ref)
 		if err != nil {
 			return nil, err
 		}
+		before := *g
 		if u.Name != nil && *u.Name != g.Name {
 			if g.ID == DefaultGroupID {
 				return nil, &ValidationError{Field: "name", Reason: "the Default group cannot be renamed"}
@@ -133,6 +135,9 @@ func (m *Manager) UpdateGroup(ctx context.Context, ref string, u GroupUpdate) (*
 		}
 		if err := validateGroupFields(g.Name, g.UpdateApplyType, g.MaxParallelSubclouds); err != nil {
 			return nil, err
+		}
+		if *g == before {
+			return g, nil // nothing to change: no write
 		}
 		g.UpdatedAt = m.now()
 		next, err := m.store.UpdateGroup(ctx, g)

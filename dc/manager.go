@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"reflect"
 	"strconv"
 	"sync"
 	"time"
@@ -176,7 +177,10 @@ func (m *Manager) publishDiff(ctx context.Context, before, after *Subcloud) {
 const maxCASAttempts = 64
 
 // mutate applies fn to the current record and stores it with
-// compare-and-swap, re-reading and re-applying fn on ErrConflict.
+// compare-and-swap, re-reading and re-applying fn on ErrConflict. fn
+// validates before it changes anything: when it fails, or leaves the record
+// as it was, nothing is written (after is then the unchanged record, with
+// after.Revision == before.Revision).
 func (m *Manager) mutate(ctx context.Context, id int64, fn func(s *Subcloud) error) (after, before *Subcloud, err error) {
 	for attempt := 1; ; attempt++ {
 		if err := ctx.Err(); err != nil {
@@ -189,6 +193,10 @@ func (m *Manager) mutate(ctx context.Context, id int64, fn func(s *Subcloud) err
 		before = cur.Clone()
 		if err := fn(cur); err != nil {
 			return nil, nil, err
+		}
+		if reflect.DeepEqual(cur, before) {
+			// Nothing to change: no write, no revision bump, no event.
+			return cur, before, nil
 		}
 		cur.UpdatedAt = m.now()
 		next, err := m.store.UpdateSubcloud(ctx, cur)
@@ -394,9 +402,16 @@ type UpdateRequest struct {
 	Install *InstallValues
 }
 
-// UpdateSubcloud applies req to the subcloud named by ref. A rename needs
-// the subcloud unmanaged; install values are validated and sealed.
+// UpdateSubcloud applies req to the subcloud named by ref in one write. A
+// rename needs the subcloud unmanaged (before a management change in the
+// same request applies); install values are validated and sealed; a
+// management change follows the rules of Manage and Unmanage. Every check
+// runs before the write: a refused request, or one that changes nothing,
+// leaves the stored subcloud (revision, updated-at) untouched.
 func (m *Manager) UpdateSubcloud(ctx context.Context, ref string, req UpdateRequest) (*Subcloud, error) {
+	if req.ManagementState != nil && *req.ManagementState != Managed && *req.ManagementState != Unmanaged {
+		return nil, &ValidationError{Field: "management-state", Reason: fmt.Sprintf("%q is not managed or unmanaged", *req.ManagementState)}
+	}
 	cur, err := m.lookup(ctx, ref)
 	if err != nil {
 		return nil, err
@@ -428,11 +443,22 @@ func (m *Manager) UpdateSubcloud(ctx context.Context, ref string, req UpdateRequ
 			return nil, err
 		}
 	}
-	s, _, err := m.mutate(ctx, cur.ID, func(s *Subcloud) error {
-		if req.Name != nil && *req.Name != s.Name {
-			if s.ManagementState != Unmanaged {
-				return &StateError{State: DeployStatus(s.ManagementState), Op: OpUpdate, Kind: "management"}
+	s, before, err := m.mutate(ctx, cur.ID, func(s *Subcloud) error {
+		if req.Name != nil && *req.Name != s.Name && s.ManagementState != Unmanaged {
+			return &StateError{State: DeployStatus(s.ManagementState), Op: OpUpdate, Kind: "management"}
+		}
+		if req.ManagementState != nil {
+			var err error
+			if *req.ManagementState == Managed {
+				err = applyManage(s, req.Force)
+			} else {
+				err = applyUnmanage(s)
 			}
+			if err != nil {
+				return err
+			}
+		}
+		if req.Name != nil {
 			s.Name = *req.Name
 		}
 		if req.Description != nil {
@@ -455,43 +481,66 @@ func (m *Manager) UpdateSubcloud(ctx context.Context, ref string, req UpdateRequ
 	if err != nil {
 		return nil, err
 	}
-	m.log.InfoContext(ctx, "subcloud updated", "subcloud", s.Name, "id", s.ID)
-	m.publish(ctx, SubcloudUpdated, s, "")
-	if req.ManagementState != nil {
-		switch *req.ManagementState {
-		case Managed:
-			return m.Manage(ctx, strconv.FormatInt(s.ID, 10), req.Force)
-		case Unmanaged:
-			return m.Unmanage(ctx, strconv.FormatInt(s.ID, 10))
-		default:
-			return nil, &ValidationError{Field: "management-state", Reason: fmt.Sprintf("%q is not managed or unmanaged", *req.ManagementState)}
-		}
+	if fieldsChanged(before, s) {
+		m.log.InfoContext(ctx, "subcloud updated", "subcloud", s.Name, "id", s.ID)
+		m.publish(ctx, SubcloudUpdated, s, "")
+	}
+	if before.ManagementState != s.ManagementState {
+		m.log.InfoContext(ctx, "subcloud management state changed", "subcloud", s.Name, "to", s.ManagementState, "force", req.Force)
 	}
 	return s, nil
 }
 
+// fieldsChanged reports whether an update changed what SubcloudUpdated
+// announces: name, description, location, group or install values.
+func fieldsChanged(before, after *Subcloud) bool {
+	return before.Name != after.Name || before.Description != after.Description ||
+		before.Location != after.Location || before.GroupID != after.GroupID ||
+		!reflect.DeepEqual(before.Install, after.Install)
+}
+
+// applyManage sets s managed, or says why it cannot be: it needs deploy
+// status complete and availability online unless force.
+func applyManage(s *Subcloud, force bool) error {
+	if s.ManagementState == Managed {
+		return &StateError{State: DeployStatus(s.ManagementState), Op: OpManage, Kind: "management"}
+	}
+	if !force {
+		if _, err := Transition(s.DeployStatus, OpManage); err != nil {
+			return err
+		}
+		if s.Availability != Online {
+			return &StateError{State: DeployStatus(s.Availability), Op: OpManage, Kind: "availability"}
+		}
+	}
+	s.ManagementState = Managed
+	return nil
+}
+
+// applyUnmanage sets s unmanaged and every endpoint unknown, or says why it
+// cannot be.
+func applyUnmanage(s *Subcloud) error {
+	if s.ManagementState != Managed {
+		return &StateError{State: DeployStatus(s.ManagementState), Op: OpUnmanage, Kind: "management"}
+	}
+	if _, err := Transition(s.DeployStatus, OpUnmanage); err != nil {
+		return err
+	}
+	s.ManagementState = Unmanaged
+	for i := range s.Endpoints {
+		s.Endpoints[i].SyncStatus = SyncUnknown
+	}
+	return nil
+}
+
 // Manage sets the subcloud managed. It needs deploy status complete and
-// availability online unless force.
+// availability online unless force. A refusal writes nothing.
 func (m *Manager) Manage(ctx context.Context, ref string, force bool) (*Subcloud, error) {
 	cur, err := m.lookup(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
-	s, _, err := m.mutate(ctx, cur.ID, func(s *Subcloud) error {
-		if s.ManagementState == Managed {
-			return &StateError{State: DeployStatus(s.ManagementState), Op: OpManage, Kind: "management"}
-		}
-		if !force {
-			if _, err := Transition(s.DeployStatus, OpManage); err != nil {
-				return err
-			}
-			if s.Availability != Online {
-				return &StateError{State: DeployStatus(s.Availability), Op: OpManage, Kind: "availability"}
-			}
-		}
-		s.ManagementState = Managed
-		return nil
-	})
+	s, _, err := m.mutate(ctx, cur.ID, func(s *Subcloud) error { return applyManage(s, force) })
 	if err != nil {
 		return nil, err
 	}
@@ -500,25 +549,13 @@ func (m *Manager) Manage(ctx context.Context, ref string, force bool) (*Subcloud
 }
 
 // Unmanage sets the subcloud unmanaged and every endpoint's sync status
-// unknown.
+// unknown. A refusal writes nothing.
 func (m *Manager) Unmanage(ctx context.Context, ref string) (*Subcloud, error) {
 	cur, err := m.lookup(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
-	s, _, err := m.mutate(ctx, cur.ID, func(s *Subcloud) error {
-		if s.ManagementState != Managed {
-			return &StateError{State: DeployStatus(s.ManagementState), Op: OpUnmanage, Kind: "management"}
-		}
-		if _, err := Transition(s.DeployStatus, OpUnmanage); err != nil {
-			return err
-		}
-		s.ManagementState = Unmanaged
-		for i := range s.Endpoints {
-			s.Endpoints[i].SyncStatus = SyncUnknown
-		}
-		return nil
-	})
+	s, _, err := m.mutate(ctx, cur.ID, applyUnmanage)
 	if err != nil {
 		return nil, err
 	}

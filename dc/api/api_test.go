@@ -105,8 +105,15 @@ func TestSubcloudLifecycle(t *testing.T) {
 	if err != nil || up.Description != desc || up.Location != loc {
 		t.Fatalf("update = %+v, %v", up, err)
 	}
+	stored, err = e.m.Subcloud(ctx, "edge-1")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := e.c.Manage(ctx, "edge-1", false); !errors.Is(err, dc.ErrInvalidState) {
 		t.Fatalf("manage offline subcloud without force: err = %v, want ErrInvalidState", err)
+	}
+	if after, err := e.m.Subcloud(ctx, "edge-1"); err != nil || after.Revision != stored.Revision || !after.UpdatedAt.Equal(stored.UpdatedAt) {
+		t.Fatalf("refused manage changed the subcloud: revision %d → %d, updated-at %v → %v (%v)", stored.Revision, after.Revision, stored.UpdatedAt, after.UpdatedAt, err)
 	}
 	mg, err := e.c.Manage(ctx, "edge-1", true)
 	if err != nil || mg.ManagementState != dc.Managed {

@@ -25,8 +25,6 @@ type Service interface {
 	Subcloud(ctx context.Context, ref string) (*dc.Subcloud, error)
 	Subclouds(ctx context.Context, opts ...dc.ListOption) ([]*dc.Subcloud, error)
 	UpdateSubcloud(ctx context.Context, ref string, req dc.UpdateRequest) (*dc.Subcloud, error)
-	Manage(ctx context.Context, ref string, force bool) (*dc.Subcloud, error)
-	Unmanage(ctx context.Context, ref string) (*dc.Subcloud, error)
 	DeleteSubcloud(ctx context.Context, ref string) (*dc.Subcloud, error)
 	ResumeDeploy(ctx context.Context, ref string) (*dc.Subcloud, error)
 	AbortDeploy(ctx context.Context, ref string) (*dc.Subcloud, error)

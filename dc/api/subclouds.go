@@ -402,28 +402,14 @@ func (h *Handler) updateSubcloud(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ref := r.PathValue("ref")
-	var s *dc.Subcloud
-	switch {
-	case onlyManagement(req) && *req.ManagementState == dc.Managed:
-		s, err = h.svc.Manage(r.Context(), ref, req.Force)
-	case onlyManagement(req):
-		s, err = h.svc.Unmanage(r.Context(), ref)
-	default:
-		s, err = h.svc.UpdateSubcloud(r.Context(), ref, req)
-	}
+	// UpdateSubcloud validates everything (management transition included)
+	// before it writes: a refused request leaves the subcloud untouched.
+	s, err := h.svc.UpdateSubcloud(r.Context(), ref, req)
 	if err != nil {
 		return err
 	}
 	noteRef(r.Context(), s.Name)
 	return h.writeSubcloud(w, s, false)
-}
-
-// onlyManagement reports whether req changes nothing but the management
-// state: then Manage or Unmanage alone serve it, and a refused transition
-// leaves the stored subcloud untouched.
-func onlyManagement(req dc.UpdateRequest) bool {
-	return req.ManagementState != nil && req.Description == nil && req.Location == nil &&
-		req.Name == nil && req.Group == nil && req.Install == nil
 }
 
 func updateRequest(f *form) (dc.UpdateRequest, error) {
