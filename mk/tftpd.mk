@@ -18,8 +18,6 @@ TFTPD_ATFTPD       := $(TFTPD_BENCH_CACHE)/root/usr/sbin/atftpd
 
 .PHONY: bench-tftpd
 BENCH_TARGETS += bench-tftpd
-# The bench rule's prerequisites were read before this file was included.
-bench: bench-tftpd
 
 $(TFTPD_ATFTPD):
 	mkdir -p $(TFTPD_BENCH_CACHE)
