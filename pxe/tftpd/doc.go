@@ -56,8 +56,10 @@
 //
 // Options.MaxTransfers and Options.MaxTransfersPerClient (by IP) bound
 // concurrent transfers; a request over either limit gets ERROR 0 "server
-// busy". A request repeated from the same address and port while its
-// transfer runs is ignored rather than answered twice.
+// busy". The same request repeated from the same address and port before
+// the client answered its transfer is a retransmission and is ignored rather
+// than answered twice; any other request from that port starts a new
+// transfer.
 //
 // # Metrics
 //
@@ -70,8 +72,9 @@
 //
 // Errors are values: sentinels such as [ErrUnsafePath], [ErrNotFound] or
 // [ErrTimeout] carried by [*RequestError] (refused before any data) and
-// [*TransferError] (ended during a transfer); test with [errors.Is] and
-// [errors.As]. Each maps to one TFTP error code and one metric reason.
+// [*TransferError] (ended during a transfer), as the "err" attribute of the
+// log records; test with [errors.Is] and [errors.As]. Each maps to one TFTP
+// error code and one metric reason.
 //
 // # Design
 //

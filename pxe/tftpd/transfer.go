@@ -77,7 +77,8 @@ func (t *transfer) run(ctx context.Context) {
 	}
 	if err = openError(f, err); err != nil {
 		s.m.refused.WithLabelValues(reason(err)).Inc()
-		s.log.Info("tftp request refused", "client", t.peer.String(), "file", t.name, "reason", reason(err), "err", err)
+		s.log.Info("tftp request refused", "client", t.peer.String(), "file", t.name, "reason", reason(err),
+			"err", &RequestError{Client: t.peer, Filename: t.name, Err: err})
 		code, msg := errorPacket(err)
 		_, _ = conn.Write(appendError(nil, code, msg))
 		return
