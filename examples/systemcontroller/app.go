@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/atoll-edge/atoll/dc"
+	"github.com/atoll-edge/atoll/pxe"
 )
 
 // App is the assembled System Controller.
@@ -24,10 +25,14 @@ type App struct {
 	auditor *dc.Auditor
 	handler rootHandler
 	token   tokenState
+	boot    *pxe.Server // nil when --boot-listen is empty
+	bootURL string
+	fleet   *demoFleet // nil without --demo
 }
 
-func newApp(cfg Config, log *slog.Logger, stderr stderrWriter, m *dc.Manager, a *dc.Auditor, h rootHandler, tok tokenState) *App {
-	return &App{cfg: cfg, log: log, stderr: stderr, manager: m, auditor: a, handler: h, token: tok}
+func newApp(cfg Config, log *slog.Logger, stderr stderrWriter, m *dc.Manager, a *dc.Auditor, h rootHandler, tok tokenState,
+	boot *pxe.Server, bl bootListener, fleet *demoFleet) *App {
+	return &App{cfg: cfg, log: log, stderr: stderr, manager: m, auditor: a, handler: h, token: tok, boot: boot, bootURL: bl.URL, fleet: fleet}
 }
 
 // Run serves until ctx is done, then shuts down gracefully: the API stops
@@ -60,8 +65,8 @@ func (a *App) Run(ctx context.Context) error {
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
-	a.log.Info("system controller listening", "url", url, "data_dir", a.cfg.DataDir,
-		"sim_phase_duration", a.cfg.SimPhaseDuration, "health", a.cfg.Health)
+	a.log.Info("system controller listening", "url", url, "data_dir", a.cfg.DataDir, "phases", a.cfg.Phases,
+		"sim_phase_duration", a.cfg.SimPhaseDuration, "health", a.cfg.Health, "boot_url", a.bootURL)
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -78,8 +83,11 @@ func (a *App) Run(ctx context.Context) error {
 		return srv.Shutdown(sctx)
 	})
 	g.Go(func() error { return a.auditor.Run(gctx) })
-	if a.cfg.Demo {
-		g.Go(func() error { return seedDemo(gctx, a.manager, a.log) })
+	if a.boot != nil {
+		g.Go(func() error { return a.boot.Serve(gctx) })
+	}
+	if a.fleet != nil {
+		g.Go(func() error { return seedDemo(gctx, a.manager, a.fleet, a.log) })
 	}
 	return g.Wait()
 }

@@ -19,10 +19,24 @@ type Config struct {
 	DataDir string `yaml:"data_dir"`
 	// Listen is the API's TCP address.
 	Listen string `yaml:"listen"`
-	// Phases selects the deploy phases: "sim" (simulated, taking
-	// SimPhaseDuration each) or "none" (an added subcloud goes straight to
-	// complete; for API scale runs).
+	// Phases selects the deploy phases: "redfish" (install through the
+	// subcloud's BMC with redfish.RemoteInstall, bootstrap and config
+	// simulated until the subcloud agent exists), "sim" (every phase
+	// simulated, taking SimPhaseDuration) or "none" (an added subcloud goes
+	// straight to complete; for API scale runs).
 	Phases string `yaml:"phases"`
+	// BootListen is the boot server's TCP address (images, OSTree, iPXE
+	// scripts, the host status callback); empty turns it off.
+	BootListen string `yaml:"boot_listen"`
+	// BootURL is the boot server's base URL as hosts and BMCs reach it;
+	// default derived from BootListen.
+	BootURL string `yaml:"boot_url"`
+	// BMCInsecure turns off TLS verification of BMCs (prefer BMCCAFile).
+	BMCInsecure bool `yaml:"bmc_insecure"`
+	// BMCCAFile is a PEM bundle verifying the BMCs' certificates.
+	BMCCAFile string `yaml:"bmc_ca_file"`
+	// DemoCount is the number of simulated servers and subclouds of --demo.
+	DemoCount int `yaml:"demo_count"`
 	// SimPhaseDuration is how long each simulated deploy phase takes.
 	SimPhaseDuration time.Duration `yaml:"sim_phase_duration"`
 	// Demo adds sample subclouds on start (if not present).
@@ -48,7 +62,9 @@ func defaultConfig() Config {
 	return Config{
 		DataDir:              ".demo",
 		Listen:               "127.0.0.1:8119",
-		Phases:               "sim",
+		Phases:               "redfish",
+		BootListen:           "127.0.0.1:8120",
+		DemoCount:            6,
 		SimPhaseDuration:     3 * time.Second,
 		LogLevel:             "info",
 		LogFormat:            "text",
@@ -69,7 +85,12 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 	configPath := fs.String("config", "", "YAML configuration file (flags override it)")
 	fs.StringVar(&fromFlags.DataDir, "data-dir", cfg.DataDir, "data directory: atoll.db, secret.key, token, url")
 	fs.StringVar(&fromFlags.Listen, "listen", cfg.Listen, "API listen address")
-	fs.StringVar(&fromFlags.Phases, "phases", cfg.Phases, `deploy phases: "sim" (simulated) or "none" (straight to complete)`)
+	fs.StringVar(&fromFlags.Phases, "phases", cfg.Phases, `deploy phases: "redfish" (install over the BMC), "sim" (simulated) or "none" (straight to complete)`)
+	fs.StringVar(&fromFlags.BootListen, "boot-listen", cfg.BootListen, `boot server listen address ("" turns it off)`)
+	fs.StringVar(&fromFlags.BootURL, "boot-url", cfg.BootURL, "boot server base URL as hosts and BMCs reach it (default from --boot-listen)")
+	fs.BoolVar(&fromFlags.BMCInsecure, "bmc-insecure", cfg.BMCInsecure, "do not verify BMC TLS certificates (prefer --bmc-ca-file)")
+	fs.StringVar(&fromFlags.BMCCAFile, "bmc-ca-file", cfg.BMCCAFile, "PEM bundle verifying BMC certificates")
+	fs.IntVar(&fromFlags.DemoCount, "demo-count", cfg.DemoCount, "simulated servers and subclouds of --demo")
 	fs.DurationVar(&fromFlags.SimPhaseDuration, "sim-phase-duration", cfg.SimPhaseDuration, "duration of each simulated deploy phase")
 	fs.BoolVar(&fromFlags.Demo, "demo", cfg.Demo, "add sample subclouds on start (if not present)")
 	fs.StringVar(&fromFlags.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
@@ -104,6 +125,16 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 			cfg.Listen = fromFlags.Listen
 		case "phases":
 			cfg.Phases = fromFlags.Phases
+		case "boot-listen":
+			cfg.BootListen = fromFlags.BootListen
+		case "boot-url":
+			cfg.BootURL = fromFlags.BootURL
+		case "bmc-insecure":
+			cfg.BMCInsecure = fromFlags.BMCInsecure
+		case "bmc-ca-file":
+			cfg.BMCCAFile = fromFlags.BMCCAFile
+		case "demo-count":
+			cfg.DemoCount = fromFlags.DemoCount
 		case "sim-phase-duration":
 			cfg.SimPhaseDuration = fromFlags.SimPhaseDuration
 		case "demo":
@@ -133,8 +164,10 @@ func (c Config) validate() error {
 		return errors.New("--data-dir is required")
 	case c.SimPhaseDuration < 0:
 		return errors.New("--sim-phase-duration must not be negative")
-	case c.Phases != "sim" && c.Phases != "none":
-		return fmt.Errorf("--phases %q: must be sim or none", c.Phases)
+	case c.Phases != "redfish" && c.Phases != "sim" && c.Phases != "none":
+		return fmt.Errorf("--phases %q: must be redfish, sim or none", c.Phases)
+	case c.Demo && (c.DemoCount < 1 || c.DemoCount > 1000):
+		return fmt.Errorf("--demo-count %d: must be 1..1000", c.DemoCount)
 	case c.Health != "sim" && c.Health != "https":
 		return fmt.Errorf("--health %q: must be sim or https", c.Health)
 	case c.LogFormat != "text" && c.LogFormat != "json":

@@ -20,7 +20,7 @@ func TestParseConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.DataDir != "/from/file" || cfg.Listen != "127.0.0.1:0" || cfg.SimPhaseDuration != 7*time.Second || !cfg.Demo || cfg.Phases != "sim" {
+	if cfg.DataDir != "/from/file" || cfg.Listen != "127.0.0.1:0" || cfg.SimPhaseDuration != 7*time.Second || !cfg.Demo || cfg.Phases != "redfish" || cfg.BootListen != "127.0.0.1:8120" {
 		t.Fatalf("cfg = %+v", cfg)
 	}
 	bad := filepath.Join(dir, "bad.yaml")

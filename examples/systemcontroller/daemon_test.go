@@ -56,7 +56,10 @@ func startDaemon(t *testing.T, bin, dataDir string, args ...string) *daemon {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	cmd := exec.Command(bin, append([]string{"--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-format", "json"}, args...)...)
+	// Simulated phases unless the test says otherwise (later flags win);
+	// the boot server on an ephemeral port so that daemons can run side by side.
+	cmd := exec.Command(bin, append([]string{"--data-dir", dataDir, "--listen", "127.0.0.1:0", "--boot-listen", "127.0.0.1:0",
+		"--phases", "sim", "--log-format", "json"}, args...)...)
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -10,8 +10,8 @@ import (
 
 // Phases are the deploy phases the Manager runs. This is the seam where
 // real implementations replace the simulated ones: a provider set that
-// builds a Phases value (simPhaseSet in wire.go today; a Redfish install
-// phase later).
+// builds a Phases value (phaseSet in wire.go: the Redfish install phase,
+// simulated bootstrap and config until the subcloud agent exists).
 type Phases struct {
 	Install, Bootstrap, Config dc.Phase
 }
@@ -72,9 +72,10 @@ func (p simPhase) Run(ctx context.Context, job *dc.PhaseJob) error {
 	return nil
 }
 
-// simHealth is the audit's health checker until the fleet simulator exists:
-// it touches no network and reports every subcloud unreachable, so every
-// subcloud stays offline.
+// simHealth is the audit's health checker when neither the simulated fleet
+// (--demo) nor the subcloud agents (--health https) are in use: it touches
+// no network and reports every subcloud unreachable, so every subcloud
+// stays offline.
 type simHealth struct{}
 
 func (simHealth) Check(context.Context, *dc.Subcloud) error {

@@ -88,13 +88,6 @@ func newManager(st dc.Store, cfg Config, log *slog.Logger, reg prometheus.Regist
 	}, nil
 }
 
-func newHealthChecker(cfg Config) dc.HealthChecker {
-	if cfg.Health == "https" {
-		return dc.NewHTTPSHealthChecker(dc.HTTPSHealthCheckerOptions{})
-	}
-	return simHealth{}
-}
-
 func newAuditor(m *dc.Manager, hc dc.HealthChecker, cfg Config, log *slog.Logger, reg prometheus.Registerer) (*dc.Auditor, error) {
 	return dc.NewAuditor(m, hc, dc.AuditOptions{Interval: cfg.AuditInterval, Logger: log, Registerer: reg})
 }

@@ -14,8 +14,8 @@ import (
 
 // Injectors from wire.go:
 
-// initApp assembles the System Controller. Phases come from simPhaseSet:
-// replace it (or bind Phases to another provider) to run real phases.
+// initApp assembles the System Controller. Phases come from phaseSet:
+// replace it (or bind Phases to another provider) to run other phases.
 func initApp(ctx context.Context, cfg Config, stderr stderrWriter) (*App, func(), error) {
 	logger := newLogger(cfg, stderr)
 	store, cleanup, err := openStore(ctx, cfg, logger)
@@ -29,34 +29,84 @@ func initApp(ctx context.Context, cfg Config, stderr stderrWriter) (*App, func()
 		return nil, nil, err
 	}
 	mainSimDuration := simDurationOf(cfg)
-	phases := newSimPhases(cfg, mainSimDuration)
-	manager, cleanup2, err := newManager(store, cfg, logger, registry, sealer, phases)
+	completions := newCompletions()
+	mainBootListener, cleanup2, err := listenBoot(cfg)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
-	healthChecker := newHealthChecker(cfg)
+	fileStore, cleanup3, err := openImages(cfg)
+	if err != nil {
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	mainDemoFleet, cleanup4, err := newDemoFleet(ctx, cfg, mainBootListener, fileStore, logger)
+	if err != nil {
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	phases, err := newPhases(cfg, mainSimDuration, completions, mainDemoFleet, logger, registry)
+	if err != nil {
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	manager, cleanup5, err := newManager(store, cfg, logger, registry, sealer, phases)
+	if err != nil {
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	healthChecker := newHealthChecker(cfg, mainDemoFleet)
 	auditor, err := newAuditor(manager, healthChecker, cfg, logger, registry)
 	if err != nil {
+		cleanup5()
+		cleanup4()
+		cleanup3()
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
 	mainTokenState, err := loadToken(cfg)
 	if err != nil {
+		cleanup5()
+		cleanup4()
+		cleanup3()
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
 	handler, err := newAPI(manager, store, mainTokenState, cfg, logger, registry)
 	if err != nil {
+		cleanup5()
+		cleanup4()
+		cleanup3()
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
 	mainRootHandler := newMux(handler, registry, store)
-	app := newApp(cfg, logger, stderr, manager, auditor, mainRootHandler, mainTokenState)
+	server, err := newBootServer(mainBootListener, fileStore, completions, logger, registry)
+	if err != nil {
+		cleanup5()
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	app := newApp(cfg, logger, stderr, manager, auditor, mainRootHandler, mainTokenState, server, mainBootListener, mainDemoFleet)
 	return app, func() {
+		cleanup5()
+		cleanup4()
+		cleanup3()
 		cleanup2()
 		cleanup()
 	}, nil
@@ -69,8 +119,11 @@ func initApp(ctx context.Context, cfg Config, stderr stderrWriter) (*App, func()
 var (
 	// coreSet: logging, metrics, the data directory's store and key.
 	coreSet = wire.NewSet(newLogger, newRegistry, wire.Bind(new(prometheus.Registerer), new(*prometheus.Registry)), openStore, newSealer, simDurationOf)
-	// simPhaseSet: simulated deploy phases (the seam for real ones).
-	simPhaseSet = wire.NewSet(newSimPhases)
+	// bootSet: the boot server, its image store, the host status routing
+	// and, under --demo, the simulated fleet.
+	bootSet = wire.NewSet(listenBoot, openImages, newCompletions, newBootServer, newDemoFleet)
+	// phaseSet: the deploy phases (Redfish install, simulated, or none).
+	phaseSet = wire.NewSet(newPhases)
 	// dcSet: the Manager, its auditor, the API and the HTTP mux.
 	dcSet = wire.NewSet(newManager, newHealthChecker, newAuditor, loadToken, newAPI, newMux, newApp)
 )
