@@ -114,7 +114,12 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.InFlight <= 0 {
 		cfg.InFlight = 1
 	}
-	r := &run{cfg: cfg, waiting: map[dhcpv4.TransactionID]*waiter{}, held: map[string]uint32{}, acked: map[string]uint32{}}
+	// Sized up front: the generator's own warm-up must not show as the
+	// server's first leases being slow.
+	r := &run{cfg: cfg, waiting: make(map[dhcpv4.TransactionID]*waiter, cfg.InFlight),
+		held: make(map[string]uint32, cfg.Clients), acked: make(map[string]uint32, cfg.Clients)}
+	r.res.Done = make([]time.Duration, 0, cfg.Clients)
+	r.res.Acked = make([]Binding, 0, cfg.Clients)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	readDone := make(chan struct{})
