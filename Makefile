@@ -58,8 +58,11 @@ bench: $(BENCH_TARGETS)
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 60m $(PKGS)
 
-## demo: the reference System Controller with its embedded store and a simulated fleet.
+## demo: the reference System Controller with its embedded store and a
+## simulated fleet (emulated BMCs, installing hosts, subcloud agents). Starts
+## afresh each time: the simulated BMCs listen on new ports on every start.
 demo:
-	$(GO) run ./examples/systemcontroller --data-dir $(DATA_DIR) --listen 127.0.0.1:8119 --demo
+	rm -rf $(DATA_DIR)
+	$(GO) run ./examples/systemcontroller --data-dir $(DATA_DIR) --listen 127.0.0.1:8119 --boot-listen 127.0.0.1:8120 --demo --audit-interval 5s
 
 ci: lint test
