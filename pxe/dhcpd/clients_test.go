@@ -27,6 +27,9 @@ var (
 
 func newLab(t *testing.T, tag, clientCIDR string) *netns.Lab {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("real-client test in network namespaces: runs without -short (make test)")
+	}
 	if err := netns.Available(); err != nil {
 		t.Skipf("real-client test: %v", err)
 	}
@@ -246,7 +249,7 @@ func TestKillDuringLoadKeepsAckedLeases(t *testing.T) {
 	done := make(chan out, 1)
 	go func() {
 		res, err := labproc.RunLoad(context.Background(), lab.ClientNS, labproc.LoadConfig{
-			Server: labServer, Relay: labRelay, Clients: 300, InFlight: 16, MACSeed: 5000,
+			Server: labServer, Relay: labRelay, Clients: 1000, InFlight: 16, MACSeed: 5000,
 			Timeout: 300 * time.Millisecond, Retries: 1, MaxFailures: 16,
 		}, "-test.run=^$")
 		done <- out{res, err}
