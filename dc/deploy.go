@@ -80,10 +80,7 @@ func (m *Manager) Start(ctx context.Context) error {
 	if err := m.load(ctx); err != nil {
 		return err
 	}
-	all, err := m.store.ListSubclouds(ctx)
-	if err != nil {
-		return fmt.Errorf("dc: start: %w", err)
-	}
+	all := m.view.list()
 	n := 0
 	for _, s := range all {
 		if !s.DeployStatus.InProgress() {

@@ -25,6 +25,17 @@
 // a compare-and-swap on the stored revision, re-read and retried on
 // ErrConflict.
 //
+// Read model. The Manager keeps every subcloud in memory: loaded from the
+// Store on Start or first use, and updated after each successful Store
+// write it makes (records are immutable and swapped per write; a write
+// older than the record in memory, by revision, is ignored). Subclouds
+// serves copies from it and ViewSubclouds the shared records themselves,
+// so listing 10,000 subclouds costs no Store read. This assumes the
+// Manager is the only writer of its Store, as the fleet index already
+// does: several controllers sharing one database (PostgreSQL) will need a
+// change feed from the Store (LISTEN/NOTIFY or a revision-ordered change
+// table) to refresh both; until then, run one Manager per Store.
+//
 // Deploy pipeline. Pluggable Phase implementations (Install, Bootstrap,
 // Config) run in one worker per subcloud, at most MaxConcurrentDeploys
 // phases at a time. The status is persisted before and after each phase

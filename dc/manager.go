@@ -67,6 +67,10 @@ type Manager struct {
 	writeMu sync.Mutex
 
 	fleet *fleetIndex
+	// view is the read model: every subcloud, immutable records swapped
+	// per write. Loaded with the fleet index, kept up to date by every
+	// successful Store write of this Manager.
+	view *subcloudView
 
 	loadMu sync.Mutex
 	loaded bool
@@ -92,6 +96,7 @@ func NewManager(store Store, opts Options) (*Manager, error) {
 		opts:    o,
 		log:     o.Logger,
 		fleet:   newFleetIndex(),
+		view:    newSubcloudView(),
 		workers: make(map[int64]*deployWorker),
 		sem:     make(chan struct{}, o.MaxConcurrentDeploys),
 	}
@@ -104,7 +109,7 @@ func NewManager(store Store, opts Options) (*Manager, error) {
 	return m, nil
 }
 
-// load rebuilds the fleet index from the Store once.
+// load rebuilds the fleet index and the read model from the Store once.
 func (m *Manager) load(ctx context.Context) error {
 	m.mu.Lock()
 	closed := m.closed
@@ -122,6 +127,7 @@ func (m *Manager) load(ctx context.Context) error {
 		return fmt.Errorf("dc: load subclouds: %w", err)
 	}
 	m.fleet.reset(all)
+	m.view.reset(all)
 	m.loaded = true
 	return nil
 }
@@ -206,7 +212,9 @@ func (m *Manager) mutate(ctx context.Context, id int64, fn func(s *Subcloud) err
 		if err != nil {
 			return nil, nil, err
 		}
-		m.fleet.put(next)
+		if m.view.update(next) {
+			m.fleet.put(next)
+		}
 		m.publishDiff(ctx, before, next)
 		return next, before, nil
 	}
@@ -303,6 +311,7 @@ func (m *Manager) AddSubcloud(ctx context.Context, req AddRequest) (*Subcloud, e
 	created, err := m.store.CreateSubcloud(ctx, s)
 	if err == nil {
 		m.fleet.put(created)
+		m.view.create(created)
 	}
 	m.writeMu.Unlock()
 	if errors.Is(err, ErrAlreadyExists) {
@@ -360,7 +369,9 @@ func (m *Manager) Subcloud(ctx context.Context, ref string) (*Subcloud, error) {
 	return m.lookup(ctx, ref)
 }
 
-// Subclouds lists subclouds ordered by ID, narrowed by opts.
+// Subclouds lists subclouds ordered by ID, narrowed by opts. It serves
+// copies (the caller may modify them) from the Manager's read model, not
+// from the Store; ViewSubclouds skips the copies.
 func (m *Manager) Subclouds(ctx context.Context, opts ...ListOption) ([]*Subcloud, error) {
 	if err := m.load(ctx); err != nil {
 		return nil, err
@@ -369,17 +380,11 @@ func (m *Manager) Subclouds(ctx context.Context, opts ...ListOption) ([]*Subclou
 	for _, o := range opts {
 		o(&lo)
 	}
-	all, err := m.store.ListSubclouds(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if !lo.hasGroup {
-		return all, nil
-	}
-	out := all[:0]
+	all := m.view.list()
+	out := make([]*Subcloud, 0, len(all))
 	for _, s := range all {
-		if s.GroupID == lo.group {
-			out = append(out, s)
+		if !lo.hasGroup || s.GroupID == lo.group {
+			out = append(out, s.Clone())
 		}
 	}
 	return out, nil
@@ -597,6 +602,7 @@ func (m *Manager) DeleteSubcloud(ctx context.Context, ref string) (*Subcloud, er
 			return nil, err
 		}
 		m.fleet.remove(cur.ID)
+		m.view.remove(cur.ID)
 		m.log.InfoContext(ctx, "subcloud deleted", "subcloud", cur.Name, "id", cur.ID)
 		m.publish(ctx, SubcloudDeleted, cur, "")
 		return cur, nil

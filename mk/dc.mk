@@ -4,7 +4,9 @@
 #           on memstore and on SQLite files in temporary directories).
 # bench-dc: the add-validation scaling run (fleet index vs a scan of the fleet,
 #           at 1,000 and 10,000 existing subclouds) printed as a table with
-#           the 10k/1k growth of each, then the shared store benchmarks.
+#           the 10k/1k growth of each, then the shared store benchmarks and
+#           BenchmarkManagerList (SQLite, 1,000 and 10,000: first load, copies,
+#           shared view).
 # fuzz-dc:  FuzzParseBootstrapValues for DC_FUZZTIME (seeds in
 #           dc/testdata/fuzz/FuzzParseBootstrapValues). Minimisation is bounded:
 #           Go's default of 60 s per new input stalls short runs.

@@ -332,7 +332,7 @@ func TestDeployResumeAbort(t *testing.T) {
 // a Viewer.
 func TestListFollowsChanges(t *testing.T) {
 	for _, viewer := range []bool{false, true} {
-		e := newEnv(t, envOptions{viewer: viewer})
+		e := newEnv(t, envOptions{serviceList: !viewer})
 		ctx := context.Background()
 		for i := 1; i <= 20; i++ {
 			mustAdd(t, e, fmt.Sprintf("edge-%d", i), i, "", false)

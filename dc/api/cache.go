@@ -10,9 +10,8 @@ import (
 
 // SubcloudViewer is an optional fast path for GET /v1.0/subclouds: it
 // returns every subcloud in id order without copying them. The records are
-// shared and immutable: the handler only reads them. Pass one in
-// Options.Viewer when the Service's list copies every record (the
-// systemcontroller daemon passes its store cache).
+// shared and immutable: the handler only reads them. *dc.Manager is one
+// (its read model), and New uses it by default; Options.Viewer overrides.
 type SubcloudViewer interface {
 	ViewSubclouds(ctx context.Context) ([]*dc.Subcloud, error)
 }

@@ -53,7 +53,9 @@ type Options struct {
 	// MaxBodyBytes bounds request bodies; larger ones get 413.
 	MaxBodyBytes int64
 	// Viewer, when set, serves the full subcloud list without copies
-	// (see SubcloudViewer). Nil lists through the Service.
+	// (see SubcloudViewer). Nil uses the Service itself when it is a
+	// SubcloudViewer (a *dc.Manager is: its read model), else lists through
+	// Service.Subclouds.
 	Viewer SubcloudViewer
 }
 
@@ -85,6 +87,9 @@ func New(svc Service, token string, opts Options) (*Handler, error) {
 	}
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.Viewer == nil {
+		opts.Viewer, _ = svc.(SubcloudViewer)
 	}
 	h := &Handler{
 		svc:      svc,

@@ -38,16 +38,14 @@ type env struct {
 type envOptions struct {
 	store   dc.Store
 	install dc.Phase // nil: no install phase
-	viewer  bool     // serve lists through Options.Viewer
+	// serviceList hides the Manager's ViewSubclouds: lists go through
+	// Service.Subclouds instead of the default read-model fast path.
+	serviceList bool
 }
 
-// managerViewer serves the list fast path from the Manager (which copies;
-// the point is to exercise the handler's Viewer path).
-type managerViewer struct{ m *dc.Manager }
-
-func (v managerViewer) ViewSubclouds(ctx context.Context) ([]*dc.Subcloud, error) {
-	return v.m.Subclouds(ctx)
-}
+// serviceOnly hides the Manager's ViewSubclouds, so that the handler lists
+// through Service.Subclouds (the path of a Service without a read model).
+type serviceOnly struct{ api.Service }
 
 type syncBuffer struct {
 	mu sync.Mutex
@@ -88,10 +86,12 @@ func newEnv(t testing.TB, o envOptions) *env {
 		Logger:     slog.New(slog.NewJSONHandler(logBuf, nil)),
 		Registerer: reg,
 	}
-	if o.viewer {
-		opts.Viewer = managerViewer{m}
+	// A *dc.Manager is its own SubcloudViewer, which New picks by default.
+	var svc api.Service = m
+	if o.serviceList {
+		svc = serviceOnly{m}
 	}
-	h, err := api.New(m, testToken, opts)
+	h, err := api.New(svc, testToken, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -304,3 +304,8 @@ func WaitDeploy(t testing.TB, m *dc.Manager, ref string, want ...dc.DeployStatus
 		}
 	}
 }
+
+// SubcloudRecord returns a complete subcloud record numbered i, as a Manager
+// would store it after an add (deploy status creating, install values with
+// no password), for filling a Store directly in benchmarks.
+func SubcloudRecord(i int) *dc.Subcloud { return subcloudRecord(i) }

@@ -232,11 +232,23 @@ func parseTime(v string) (time.Time, error) {
 }
 
 // subcloudRecord is the JSON blob of a subcloud: the dc.Subcloud fields plus
-// the ones its JSON encoding leaves out.
+// the ones its JSON encoding leaves out, minus the ones stored as columns.
+// The column fields are shadowed by zero-valued omitzero fields, so they
+// are neither written nor decoded twice (rows written before carry them;
+// they decode into the shadows and the columns win).
 type subcloudRecord struct {
 	dc.Subcloud
 	Install *installRecord `json:"install,omitempty"`
 	Phase   dc.PhaseName   `json:"phase,omitempty"`
+
+	ID              int64     `json:"id,omitzero"`
+	Name            string    `json:"name,omitzero"`
+	GroupID         int64     `json:"group_id,omitzero"`
+	ManagementState string    `json:"management-state,omitzero"`
+	Availability    string    `json:"availability-status,omitzero"`
+	DeployStatus    string    `json:"deploy-status,omitzero"`
+	CreatedAt       time.Time `json:"created-at,omitzero"`
+	UpdatedAt       time.Time `json:"updated-at,omitzero"`
 }
 
 type installRecord struct {

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -40,4 +41,66 @@ func BenchmarkStore(b *testing.B) {
 	dctest.RunStoreBenchmarks(b, func(ctx context.Context, b *testing.B) (dc.Store, error) {
 		return sqlstore.Open(ctx, filepath.Join(b.TempDir(), "dc.db"), sqlstore.Options{})
 	})
+}
+
+// BenchmarkManagerList lists n subclouds stored in SQLite through the
+// Manager: "load" is a fresh Manager's first list (one Store scan, which
+// builds the read model), "copies" is Subclouds (copies from the read
+// model) and "view" is ViewSubclouds (shared records, dc/api's path).
+func BenchmarkManagerList(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			st, err := sqlstore.Open(ctx, filepath.Join(b.TempDir(), "dc.db"), sqlstore.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { st.Close() })
+			for i := range n {
+				if _, err := st.CreateSubcloud(ctx, dctest.SubcloudRecord(i)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			list := func(b *testing.B, m *dc.Manager, view bool) {
+				var (
+					l   []*dc.Subcloud
+					err error
+				)
+				if view {
+					l, err = m.ViewSubclouds(ctx)
+				} else {
+					l, err = m.Subclouds(ctx)
+				}
+				if err != nil || len(l) != n {
+					b.Fatal(len(l), err)
+				}
+			}
+			b.Run("load", func(b *testing.B) {
+				for b.Loop() {
+					m, err := dc.NewManager(st, dc.Options{})
+					if err != nil {
+						b.Fatal(err)
+					}
+					list(b, m, true)
+					m.Close()
+				}
+			})
+			m, err := dc.NewManager(st, dc.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { m.Close() })
+			list(b, m, true)
+			b.Run("copies", func(b *testing.B) {
+				for b.Loop() {
+					list(b, m, false)
+				}
+			})
+			b.Run("view", func(b *testing.B) {
+				for b.Loop() {
+					list(b, m, true)
+				}
+			})
+		})
+	}
 }
