@@ -22,6 +22,7 @@ func BenchmarkTransfer(b *testing.B) {
 		{"lockstep/blksize=512", 1, 512, 0},
 		{"lockstep/blksize=1468", 1, 1468, 0},
 		{"anticipate=4/blksize=1468", 4, 1468, 0},
+		{"anticipate=default/blksize=1468", 0, 1468, 0},
 		{"windowsize=4/blksize=1468", 0, 1468, 4},
 		{"windowsize=16/blksize=1468", 0, 1468, 16},
 		{"windowsize=4/blksize=8192", 0, 8192, 4},
