@@ -28,6 +28,9 @@ type PhaseJob struct {
 	// Install holds the install values with the BMC password opened (nil
 	// when the subcloud has none).
 	Install *InstallValues
+	// DeployConfig is the subcloud's deploy config file (the Config phase
+	// runs only when it is set).
+	DeployConfig []byte
 	// Logf appends a line to the subcloud's deploy log.
 	Logf func(format string, args ...any)
 }
@@ -236,7 +239,7 @@ func (m *Manager) nextOp(s *Subcloud) Operation {
 			return OpBootstrap
 		}
 	case BootstrapComplete:
-		if m.opts.Config != nil {
+		if m.opts.Config != nil && len(s.DeployConfig) > 0 {
 			return OpConfig
 		}
 	}
@@ -345,8 +348,9 @@ func (m *Manager) runPhase(ctx context.Context, s *Subcloud) error {
 	impl := m.phaseImpl(phase)
 	log := m.log.With("subcloud", s.Name, "phase", phase)
 	job := &PhaseJob{
-		Phase:    phase,
-		Subcloud: *s.Clone(),
+		Phase:        phase,
+		Subcloud:     *s.Clone(),
+		DeployConfig: append([]byte(nil), s.DeployConfig...),
 		Logf: func(format string, args ...any) {
 			m.appendLog(ctx, s, phase, fmt.Sprintf(format, args...))
 		},

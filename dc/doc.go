@@ -38,7 +38,9 @@
 //
 // Deploy pipeline. Pluggable Phase implementations (Install, Bootstrap,
 // Config) run in one worker per subcloud, at most MaxConcurrentDeploys
-// phases at a time. The status is persisted before and after each phase
+// phases at a time. Install runs for subclouds with install values, Config
+// for subclouds added with a deploy config (AddRequest.DeployConfig, handed
+// over in PhaseJob.DeployConfig); the others skip those phases. The status is persisted before and after each phase
 // and each phase writes the subcloud's deploy log through the Store.
 // AbortDeploy cancels the running phase (→ *-aborted); ResumeDeploy restarts
 // a failed or aborted phase. After a controller restart, Start re-enters

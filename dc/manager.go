@@ -29,7 +29,9 @@ type Options struct {
 	Sealer Sealer
 	// Install, Bootstrap and Config run the deploy phases. A nil phase is
 	// skipped: no Install → start at bootstrap, no Bootstrap → complete
-	// after install, no Config → complete after bootstrap.
+	// after install. Config runs only for subclouds added with a deploy
+	// config (the others complete after bootstrap); without Config, an add
+	// with a deploy config is refused.
 	Install, Bootstrap, Config Phase
 	// Events receives state changes; nil publishes nothing.
 	Events Publisher
@@ -259,6 +261,11 @@ type AddRequest struct {
 	Description, Location string
 	// Release is the software version to deploy.
 	Release string
+	// DeployConfig is the deploy config file (YAML, see
+	// ValidateDeployConfig). When set, the Config phase runs after
+	// bootstrap with it in PhaseJob.DeployConfig; empty means none, and
+	// the deploy completes after bootstrap.
+	DeployConfig []byte
 }
 
 // AddSubcloud validates req, stores the new subcloud (unmanaged, offline,
@@ -280,6 +287,15 @@ func (m *Manager) AddSubcloud(ctx context.Context, req AddRequest) (*Subcloud, e
 		return nil, err
 	}
 	s.GroupID = group.ID
+	if len(req.DeployConfig) > 0 {
+		if m.opts.Config == nil {
+			return nil, &ValidationError{Field: "deploy_config", Reason: "this controller has no config phase"}
+		}
+		if err := ValidateDeployConfig(req.DeployConfig); err != nil {
+			return nil, err
+		}
+		s.DeployConfig = append([]byte(nil), req.DeployConfig...)
+	}
 	if req.Install != nil {
 		if err := validateInstall(req.Install); err != nil {
 			return nil, err

@@ -100,14 +100,17 @@ func TestDeployPipelinePaths(t *testing.T) {
 		name                  string
 		install, boot, config bool
 		withInstallValues     bool
+		withDeployConfig      bool
 		want                  []dc.DeployStatus
 	}{
-		{"install values, all phases", true, true, true, true, full},
-		{"no install values: start at bootstrap", true, true, true, false,
+		{"install values, deploy config, all phases", true, true, true, true, true, full},
+		{"no install values: start at bootstrap", true, true, true, false, true,
 			[]dc.DeployStatus{dc.CreateComplete, dc.PreBootstrap, dc.Bootstrapping, dc.BootstrapComplete, dc.PreConfig, dc.Configuring, dc.Complete}},
-		{"no config phase", true, true, false, true,
+		{"no deploy config: config skipped", true, true, true, true, false,
 			[]dc.DeployStatus{dc.CreateComplete, dc.PreInstall, dc.Installing, dc.InstallComplete, dc.PreBootstrap, dc.Bootstrapping, dc.BootstrapComplete, dc.Complete}},
-		{"no bootstrap phase: straight to complete", false, false, true, false,
+		{"no config phase", true, true, false, true, false,
+			[]dc.DeployStatus{dc.CreateComplete, dc.PreInstall, dc.Installing, dc.InstallComplete, dc.PreBootstrap, dc.Bootstrapping, dc.BootstrapComplete, dc.Complete}},
+		{"no bootstrap phase: straight to complete", false, false, true, false, true,
 			[]dc.DeployStatus{dc.CreateComplete, dc.Complete}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -131,6 +134,9 @@ func TestDeployPipelinePaths(t *testing.T) {
 			req := dctest.AddRequest(1)
 			if tc.withInstallValues {
 				req.Install = dctest.Install("pw")
+			}
+			if tc.withDeployConfig {
+				req.DeployConfig = dctest.DeployConfig(1)
 			}
 			sc, err := m.AddSubcloud(ctx, req)
 			if err != nil {
@@ -190,6 +196,7 @@ func TestResumeFromFailedPhase(t *testing.T) {
 	m, _ := newManager(t, dc.Options{Install: install, Bootstrap: boot, Config: config, Sealer: sealer(t)})
 	req := dctest.AddRequest(1)
 	req.Install = dctest.Install("pw")
+	req.DeployConfig = dctest.DeployConfig(1)
 	sc, err := m.AddSubcloud(ctx, req)
 	if err != nil {
 		t.Fatal(err)
@@ -351,7 +358,8 @@ func TestResumeInterruptedDeployOnStart(t *testing.T) {
 			req.Install.BMCUsername = ""
 			req.Install.BMCAddress = ""
 			sc, err := s.CreateSubcloud(ctx, &dc.Subcloud{Name: "edge-1", GroupID: dc.DefaultGroupID, DeployStatus: st,
-				ManagementState: dc.Unmanaged, Availability: dc.Offline, Phase: st.Phase(), Install: req.Install})
+				ManagementState: dc.Unmanaged, Availability: dc.Offline, Phase: st.Phase(), Install: req.Install,
+				DeployConfig: dctest.DeployConfig(1)})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -180,3 +180,28 @@ func TestRefusedGroupUpdateWritesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestAddDeployConfigRefused checks that a deploy config the Manager cannot
+// use is refused before anything is stored.
+func TestAddDeployConfigRefused(t *testing.T) {
+	ctx := context.Background()
+	noConfig, store := newManager(t, dc.Options{})
+	req := dctest.AddRequest(1)
+	req.DeployConfig = dctest.DeployConfig(1)
+	var ve *dc.ValidationError
+	if _, err := noConfig.AddSubcloud(ctx, req); !errors.As(err, &ve) || ve.Field != "deploy_config" {
+		t.Fatalf("deploy config without a config phase: err = %v, want a ValidationError on deploy_config", err)
+	}
+	withConfig, err := dc.NewManager(store, dc.Options{Config: dctest.NewPhase()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer withConfig.Close()
+	req.DeployConfig = []byte("- not\n- a mapping\n")
+	if _, err := withConfig.AddSubcloud(ctx, req); !errors.As(err, &ve) || ve.Field != "deploy_config" {
+		t.Fatalf("deploy config that is a list: err = %v, want a ValidationError on deploy_config", err)
+	}
+	if all, err := store.ListSubclouds(ctx); err != nil || len(all) != 0 {
+		t.Fatalf("refused adds stored %d subclouds (%v)", len(all), err)
+	}
+}

@@ -101,6 +101,10 @@ type Subcloud struct {
 	// Phase is the deploy phase in flight, or the one that failed or was
 	// aborted; ResumeDeploy restarts it.
 	Phase PhaseName `json:"-"`
+	// DeployConfig is the deploy config file given at add (YAML), handed
+	// to the Config phase; empty when the subcloud has none, and then the
+	// config phase is skipped. It is not part of the API's JSON.
+	DeployConfig []byte `json:"-"`
 	// Revision is the compare-and-swap token of the stored record.
 	Revision int64 `json:"-"`
 
@@ -141,6 +145,9 @@ func (s *Subcloud) Clone() *Subcloud {
 		c.Endpoints = append([]EndpointStatus(nil), s.Endpoints...)
 	}
 	c.Install = s.Install.Clone()
+	if s.DeployConfig != nil {
+		c.DeployConfig = append([]byte(nil), s.DeployConfig...)
+	}
 	return &c
 }
 

@@ -1,7 +1,10 @@
 package dc
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
@@ -10,6 +13,38 @@ import (
 
 // MaxValuesSize bounds the size of a bootstrap or install values file.
 const MaxValuesSize = 1 << 20
+
+// MaxDeployConfigSize bounds the size of a deploy config file.
+const MaxDeployConfigSize = 1 << 20
+
+// ValidateDeployConfig checks a deploy config file: at most
+// MaxDeployConfigSize bytes, one or more YAML documents, each a mapping
+// (StarlingX deploy configs are multi-document streams of resources). The
+// content is the Config phase's to interpret. Errors are *ValidationError
+// with Field "deploy_config".
+func ValidateDeployConfig(data []byte) error {
+	const field = "deploy_config"
+	if len(data) > MaxDeployConfigSize {
+		return &ValidationError{Field: field, Reason: fmt.Sprintf("is larger than %d bytes", MaxDeployConfigSize)}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for n := 0; ; n++ {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			if n == 0 {
+				return &ValidationError{Field: field, Reason: "is empty"}
+			}
+			return nil
+		}
+		if err != nil {
+			return &ValidationError{Field: field, Reason: "malformed YAML: " + err.Error()}
+		}
+		if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+			return &ValidationError{Field: field, Reason: fmt.Sprintf("document %d is not a YAML mapping", n+1)}
+		}
+	}
+}
 
 // yamlMapping decodes data as one YAML mapping and calls known for each
 // key; known reports false for keys it does not take, which go to extra.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/atoll-edge/atoll/dc"
@@ -95,4 +96,29 @@ func FuzzParseBootstrapValues(f *testing.F) {
 			t.Fatal("nil values without an error")
 		}
 	})
+}
+
+func TestValidateDeployConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name, data string
+		ok         bool
+	}{
+		{"one mapping", "kind: System\nname: s1\n", true},
+		{"two documents", "kind: System\n---\nkind: Host\n", true},
+		{"empty", "", false},
+		{"scalar", "just text\n", false},
+		{"list", "- a\n- b\n", false},
+		{"second document a list", "kind: System\n---\n- a\n", false},
+		{"malformed", "kind: [unclosed\n", false},
+		{"too large", "k: " + strings.Repeat("x", dc.MaxDeployConfigSize) + "\n", false},
+	} {
+		err := dc.ValidateDeployConfig([]byte(tc.data))
+		var ve *dc.ValidationError
+		switch {
+		case tc.ok && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case !tc.ok && (!errors.As(err, &ve) || ve.Field != "deploy_config"):
+			t.Errorf("%s: err = %v, want a ValidationError on deploy_config", tc.name, err)
+		}
+	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/atoll-edge/atoll/dc"
 	"github.com/atoll-edge/atoll/dc/client"
+	"github.com/atoll-edge/atoll/dc/dctest"
 )
 
 // multipartBody builds a dcmanager-style form: fields and file parts.
@@ -49,7 +50,8 @@ func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) 
 // client: add (multipart), list, show, detail, update, manage, unmanage,
 // deploy log, delete.
 func TestSubcloudLifecycle(t *testing.T) {
-	e := newEnv(t, envOptions{store: newSQLStore(t)})
+	boot, config := dctest.NewPhase(), dctest.NewPhase()
+	e := newEnv(t, envOptions{store: newSQLStore(t), boot: boot, config: config})
 	ctx := context.Background()
 
 	g, err := e.c.CreateGroup(ctx, client.GroupRequest{Name: "east", MaxParallelSubclouds: 5})
@@ -62,6 +64,7 @@ func TestSubcloudLifecycle(t *testing.T) {
 		InstallValues:    []byte(installYAML),
 		BMCPassword:      "bmc-pw",
 		SysadminPassword: "sysadmin-pw",
+		DeployConfig:     []byte(deployConfigYAML),
 		Group:            "east",
 	})
 	if err != nil {
@@ -74,6 +77,11 @@ func TestSubcloudLifecycle(t *testing.T) {
 		t.Errorf("management-subnet = %s", s.ManagementSubnet)
 	}
 	waitDeploy(t, e.m, "edge-1", dc.Complete)
+
+	// The deploy config reached the config phase as sent.
+	if jobs := config.Jobs(); len(jobs) != 1 || string(jobs[0].DeployConfig) != deployConfigYAML {
+		t.Fatalf("config phase jobs = %+v, want one with the deploy config", jobs)
+	}
 
 	// The BMC password was sealed on the way in.
 	stored, err := e.store.GetSubcloud(ctx, s.ID)

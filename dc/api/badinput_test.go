@@ -15,6 +15,7 @@ import (
 
 	"github.com/atoll-edge/atoll/dc"
 	"github.com/atoll-edge/atoll/dc/api"
+	"github.com/atoll-edge/atoll/dc/dctest"
 )
 
 // snapshot is everything the store holds that a request could change.
@@ -59,7 +60,7 @@ func addJSON(name string, i int, edits ...string) string {
 // Each gets its status, its stable code and a message naming the field or
 // the conflicting subcloud; the store is byte-for-byte unchanged afterwards.
 func TestBadInput(t *testing.T) {
-	e := newEnv(t, envOptions{store: newSQLStore(t), install: blockingPhase()})
+	e := newEnv(t, envOptions{store: newSQLStore(t), install: blockingPhase(), config: dctest.NewPhase()})
 	ctx := context.Background()
 
 	// The fleet: edge-1 complete and managed, edge-2 installing (its phase
@@ -109,6 +110,11 @@ func TestBadInput(t *testing.T) {
 		map[string]string{"bootstrap_values": bootstrapYAML("edge-9", 9)})
 	ctMP6, bodyBadSysadmin := mp(map[string]string{"bootstrap-address": bootstrapAddr(9), "sysadmin_password": "%%%"},
 		map[string]string{"bootstrap_values": bootstrapYAML("edge-9", 9)})
+
+	ctMP8, bodyDeployConfigList := mp(map[string]string{"bootstrap-address": bootstrapAddr(9)},
+		map[string]string{"bootstrap_values": bootstrapYAML("edge-9", 9), "deploy_config": "- a\n- b\n"})
+	ctMP9, bodyDeployConfigBad := mp(map[string]string{"bootstrap-address": bootstrapAddr(9)},
+		map[string]string{"bootstrap_values": bootstrapYAML("edge-9", 9), "deploy_config": "kind: System\n---\nkind: [unclosed\n"})
 
 	ctMP7, bodyMigrate := mp(map[string]string{"bootstrap-address": bootstrapAddr(9), "migrate": "true", "name": "edge-9"},
 		map[string]string{"bootstrap_values": bootstrapYAML("edge-9", 9)})
@@ -183,6 +189,10 @@ func TestBadInput(t *testing.T) {
 			nil, 400, api.CodeInvalidValue, []string{"bmc_password", "base64"}},
 		{"invalid base64 sysadmin_password", "POST", "/v1.0/subclouds", ctMP6, bodyBadSysadmin,
 			nil, 400, api.CodeInvalidValue, []string{"sysadmin_password", "base64"}},
+		{"deploy_config not a mapping", "POST", "/v1.0/subclouds", ctMP8, bodyDeployConfigList,
+			nil, 400, api.CodeInvalidValue, []string{"deploy_config", "mapping"}},
+		{"deploy_config malformed YAML", "POST", "/v1.0/subclouds", ctMP9, bodyDeployConfigBad,
+			nil, 400, api.CodeInvalidValue, []string{"deploy_config", "YAML"}},
 		{"bmc_password without install values", "POST", "/v1.0/subclouds", ctMP5, bodyPWNoInstall,
 			nil, 400, api.CodeInvalidValue, []string{"bmc_password", "install_values"}},
 		{"unknown group", "POST", "/v1.0/subclouds", "application/json",

@@ -38,6 +38,8 @@ type env struct {
 type envOptions struct {
 	store   dc.Store
 	install dc.Phase // nil: no install phase
+	boot    dc.Phase // nil: no bootstrap phase
+	config  dc.Phase // nil: no config phase (deploy_config refused)
 	// serviceList hides the Manager's ViewSubclouds: lists go through
 	// Service.Subclouds instead of the default read-model fast path.
 	serviceList bool
@@ -73,7 +75,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := dc.NewManager(o.store, dc.Options{Sealer: sealer, Install: o.install})
+	m, err := dc.NewManager(o.store, dc.Options{Sealer: sealer, Install: o.install, Bootstrap: o.boot, Config: o.config})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,3 +233,15 @@ func newSQLStore(t testing.TB) dc.Store {
 	}
 	return st
 }
+
+// deployConfigYAML is a deploy config file: a stream of two resources.
+const deployConfigYAML = `apiVersion: starlingx.windriver.com/v1
+kind: System
+metadata:
+  name: edge
+---
+apiVersion: starlingx.windriver.com/v1
+kind: Host
+metadata:
+  name: controller-0
+`

@@ -190,10 +190,9 @@ func addRequest(f *form) (dc.AddRequest, error) {
 	if req.Install, err = installValues(f); err != nil {
 		return req, err
 	}
-	if _, ok := f.files["deploy_config"]; ok {
-		// dc.AddRequest has no deploy config yet (notes/dc-requests.md #1).
-		return req, badRequest(CodeInvalidValue, "deploy_config", "deploy_config: not supported by this controller yet")
-	}
+	// The Manager validates the deploy config (YAML mappings, size) and
+	// refuses it without a config phase; its errors name deploy_config.
+	req.DeployConfig = f.files["deploy_config"]
 	req.Group = strings.TrimSpace(f.fields["group_id"])
 	req.Release = f.fields["release"]
 	req.Description = f.fields["description"]

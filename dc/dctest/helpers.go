@@ -59,6 +59,12 @@ func AddRequest(i int) dc.AddRequest {
 	}
 }
 
+// DeployConfig returns a valid deploy config file (a two-document YAML
+// stream, as StarlingX deploy configs are) for subcloud number i.
+func DeployConfig(i int) []byte {
+	return fmt.Appendf(nil, "apiVersion: starlingx.windriver.com/v1\nkind: System\nmetadata:\n  name: subcloud-%d\n---\napiVersion: starlingx.windriver.com/v1\nkind: Host\nmetadata:\n  name: controller-0\n", i)
+}
+
 // Install returns valid install values with the given BMC password.
 func Install(password string) *dc.InstallValues {
 	return &dc.InstallValues{

@@ -120,6 +120,7 @@ func subcloudRecord(i int) *dc.Subcloud {
 	}
 	s.Install = Install("")
 	s.Install.BMCPassword = ""
+	s.DeployConfig = DeployConfig(i)
 	s.Install.SealedBMCPassword = []byte{1, 2, 3, 0, 255}
 	s.Install.Extra = map[string]any{"console_type": "tty0"}
 	return s
@@ -635,9 +636,13 @@ func testManagerLifecycle(t *testing.T, ctx context.Context, _ Harness, s dc.Sto
 
 	req := AddRequest(1)
 	req.Install = Install("pw")
+	req.DeployConfig = DeployConfig(1)
 	sc, err := m.AddSubcloud(ctx, req)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if string(sc.DeployConfig) != string(req.DeployConfig) {
+		t.Fatalf("stored deploy config %q, want %q", sc.DeployConfig, req.DeployConfig)
 	}
 	if sc.ManagementState != dc.Unmanaged || sc.Availability != dc.Offline {
 		t.Fatalf("new subcloud is %s/%s, want unmanaged/offline", sc.ManagementState, sc.Availability)
@@ -647,6 +652,9 @@ func testManagerLifecycle(t *testing.T, ctx context.Context, _ Harness, s dc.Sto
 		if n := p.Calls(sc.Name); n != 1 {
 			t.Fatalf("a phase ran %d times, want 1", n)
 		}
+	}
+	if jobs := config.Jobs(); len(jobs) != 1 || string(jobs[0].DeployConfig) != string(req.DeployConfig) {
+		t.Fatalf("config phase did not get the deploy config: %+v", jobs)
 	}
 	// Manage needs online.
 	var se *dc.StateError

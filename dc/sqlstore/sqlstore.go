@@ -238,8 +238,9 @@ func parseTime(v string) (time.Time, error) {
 // they decode into the shadows and the columns win).
 type subcloudRecord struct {
 	dc.Subcloud
-	Install *installRecord `json:"install,omitempty"`
-	Phase   dc.PhaseName   `json:"phase,omitempty"`
+	Install      *installRecord `json:"install,omitempty"`
+	Phase        dc.PhaseName   `json:"phase,omitempty"`
+	DeployConfig []byte         `json:"deploy_config,omitempty"`
 
 	ID              int64     `json:"id,omitzero"`
 	Name            string    `json:"name,omitzero"`
@@ -257,7 +258,7 @@ type installRecord struct {
 }
 
 func encodeSubcloud(s *dc.Subcloud) (string, error) {
-	rec := subcloudRecord{Subcloud: *s, Phase: s.Phase}
+	rec := subcloudRecord{Subcloud: *s, Phase: s.Phase, DeployConfig: s.DeployConfig}
 	if s.Install != nil {
 		if s.Install.BMCPassword != "" {
 			return "", errors.New("sqlstore: refusing to store a plaintext BMC password; seal it first")
@@ -295,6 +296,7 @@ func scanSubcloud(row scanner) (*dc.Subcloud, error) {
 	}
 	s := rec.Subcloud
 	s.Phase = rec.Phase
+	s.DeployConfig = rec.DeployConfig
 	if rec.Install != nil {
 		iv := rec.Install.InstallValues
 		iv.SealedBMCPassword = rec.Install.SealedBMCPassword
