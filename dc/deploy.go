@@ -43,13 +43,6 @@ type deployWorker struct {
 	done   chan struct{}
 }
 
-func (m *Manager) running(id int64) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	_, ok := m.workers[id]
-	return ok
-}
-
 // launch starts the deploy worker of one subcloud unless one is running.
 func (m *Manager) launch(id int64) error {
 	m.mu.Lock()

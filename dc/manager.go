@@ -604,8 +604,20 @@ func (m *Manager) DeleteSubcloud(ctx context.Context, ref string) (*Subcloud, er
 		if _, err := Transition(cur.DeployStatus, OpDelete); err != nil {
 			return nil, err
 		}
-		if m.running(cur.ID) {
-			return nil, &StateError{State: cur.DeployStatus, Op: OpDelete}
+		m.mu.Lock()
+		w := m.workers[cur.ID]
+		m.mu.Unlock()
+		if w != nil {
+			st := cur.DeployStatus
+			if st != Complete && !st.Failed() && !st.Aborted() {
+				return nil, &StateError{State: st, Op: OpDelete}
+			}
+			// The worker recorded the final status and is on its way out.
+			select {
+			case <-w.done:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
 		}
 		err := m.store.DeleteSubcloud(ctx, cur.ID, cur.Revision)
 		if errors.Is(err, ErrConflict) && attempt < maxCASAttempts {
