@@ -31,6 +31,9 @@ type PhaseJob struct {
 	// DeployConfig is the subcloud's deploy config file (the Config phase
 	// runs only when it is set).
 	DeployConfig []byte
+	// SysadminPassword is the subcloud's sysadmin password, opened, in the
+	// Bootstrap phase only (empty in the others, or when none was given).
+	SysadminPassword string
 	// Logf appends a line to the subcloud's deploy log.
 	Logf func(format string, args ...any)
 }
@@ -92,10 +95,40 @@ func (m *Manager) Start(ctx context.Context) error {
 	return nil
 }
 
+// ResumeRequest carries what a resumed deploy may replace.
+type ResumeRequest struct {
+	// SysadminPassword, when set, replaces the sysadmin password
+	// (plaintext here, sealed before storage).
+	SysadminPassword string
+	// Install, when set, replaces the install values (validated; the
+	// BMC password is plaintext here, sealed before storage).
+	Install *InstallValues
+}
+
 // ResumeDeploy restarts a failed or aborted deploy from the phase that
-// failed.
+// failed. It is ResumeDeployWith with an empty ResumeRequest.
 func (m *Manager) ResumeDeploy(ctx context.Context, ref string) (*Subcloud, error) {
+	return m.ResumeDeployWith(ctx, ref, ResumeRequest{})
+}
+
+// ResumeDeployWith restarts a failed or aborted deploy from the phase that
+// failed, replacing the sysadmin password and install values given in req
+// in the same write. A refused resume writes nothing.
+func (m *Manager) ResumeDeployWith(ctx context.Context, ref string, req ResumeRequest) (*Subcloud, error) {
 	cur, err := m.lookup(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	var install *InstallValues
+	if req.Install != nil {
+		if err := validateInstall(req.Install); err != nil {
+			return nil, err
+		}
+		if install, err = m.sealInstall(req.Install); err != nil {
+			return nil, err
+		}
+	}
+	sysadmin, err := m.sealSysadmin(req.SysadminPassword)
 	if err != nil {
 		return nil, err
 	}
@@ -121,6 +154,12 @@ func (m *Manager) ResumeDeploy(ctx context.Context, ref string) (*Subcloud, erro
 		s.DeployStatus = next
 		s.Phase = next.Phase()
 		s.ErrorDescription = ""
+		if install != nil {
+			s.Install = install.Clone()
+		}
+		if sysadmin != nil {
+			s.SealedSysadminPassword = sysadmin
+		}
 		return nil
 	})
 	if err != nil {
@@ -353,7 +392,12 @@ func (m *Manager) runPhase(ctx context.Context, s *Subcloud) error {
 	install, err := m.openInstall(s.Install)
 	if err != nil {
 		runErr = fmt.Errorf("open install values: %w", err)
-	} else {
+	} else if phase == PhaseBootstrap && len(s.SealedSysadminPassword) > 0 {
+		if job.SysadminPassword, err = m.openSysadmin(s.SealedSysadminPassword); err != nil {
+			runErr = fmt.Errorf("open sysadmin password: %w", err)
+		}
+	}
+	if runErr == nil {
 		job.Install = install
 		m.appendLog(ctx, s, phase, "phase started")
 		log.InfoContext(ctx, "deploy phase started")

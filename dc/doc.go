@@ -56,9 +56,11 @@
 // use and kept up to date by every write. Each rejection is a
 // *ValidationError naming the field and the conflicting subcloud.
 //
-// Secrets. BMC passwords are sealed with AES-256-GCM (NewAESGCMSealer)
-// before they reach a Store; LoadOrCreateKey keeps the key in a 0600 file.
-// Phases receive the password opened in PhaseJob.Install.
+// Secrets. BMC and sysadmin passwords are sealed with AES-256-GCM
+// (NewAESGCMSealer) before they reach a Store; LoadOrCreateKey keeps the
+// key in a 0600 file. Phases receive the BMC password opened in
+// PhaseJob.Install, the Bootstrap phase the sysadmin password in
+// PhaseJob.SysadminPassword; ResumeDeployWith may replace both.
 //
 // Audit. An Auditor checks every subcloud with a HealthChecker (by default
 // HTTPSHealthChecker, an HTTPS GET of the subcloud agent's health endpoint

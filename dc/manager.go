@@ -24,8 +24,8 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Clock stamps created-at, updated-at and log entries; nil is the real clock.
 	Clock Clock
-	// Sealer encrypts BMC passwords before they reach the Store. Without
-	// one, install values carrying a password are refused.
+	// Sealer encrypts BMC and sysadmin passwords before they reach the
+	// Store. Without one, requests carrying a password are refused.
 	Sealer Sealer
 	// Install, Bootstrap and Config run the deploy phases. A nil phase is
 	// skipped: no Install → start at bootstrap, no Bootstrap → complete
@@ -266,6 +266,10 @@ type AddRequest struct {
 	// bootstrap with it in PhaseJob.DeployConfig; empty means none, and
 	// the deploy completes after bootstrap.
 	DeployConfig []byte
+	// SysadminPassword is the subcloud's sysadmin password (plaintext
+	// here, sealed before storage), handed to the Bootstrap phase in
+	// PhaseJob.SysadminPassword. Empty means none.
+	SysadminPassword string
 }
 
 // AddSubcloud validates req, stores the new subcloud (unmanaged, offline,
@@ -305,6 +309,9 @@ func (m *Manager) AddSubcloud(ctx context.Context, req AddRequest) (*Subcloud, e
 			return nil, err
 		}
 		s.Install = sealed
+	}
+	if s.SealedSysadminPassword, err = m.sealSysadmin(req.SysadminPassword); err != nil {
+		return nil, err
 	}
 	deploy, err := Transition(NotDeployed, OpCreate)
 	if err != nil {
@@ -359,6 +366,29 @@ func (m *Manager) sealInstall(v *InstallValues) (*InstallValues, error) {
 	c.BMCPassword = ""
 	c.SealedBMCPassword = sealed
 	return c, nil
+}
+
+// sealSysadmin seals a sysadmin password; empty stays empty.
+func (m *Manager) sealSysadmin(pw string) ([]byte, error) {
+	if pw == "" {
+		return nil, nil
+	}
+	if m.opts.Sealer == nil {
+		return nil, errors.New("dc: no Sealer configured: refusing to store a sysadmin password")
+	}
+	return m.opts.Sealer.Seal([]byte(pw))
+}
+
+// openSysadmin opens a sealed sysadmin password; empty stays empty.
+func (m *Manager) openSysadmin(sealed []byte) (string, error) {
+	if len(sealed) == 0 {
+		return "", nil
+	}
+	if m.opts.Sealer == nil {
+		return "", errors.New("dc: no Sealer configured: cannot open the sysadmin password")
+	}
+	pt, err := m.opts.Sealer.Open(sealed)
+	return string(pt), err
 }
 
 // openInstall returns install values with the BMC password in plaintext.

@@ -105,6 +105,11 @@ type Subcloud struct {
 	// to the Config phase; empty when the subcloud has none, and then the
 	// config phase is skipped. It is not part of the API's JSON.
 	DeployConfig []byte `json:"-"`
+	// SealedSysadminPassword is the subcloud's sysadmin password, sealed
+	// by the Manager's Sealer (never stored in plaintext); the Bootstrap
+	// phase gets it opened in PhaseJob.SysadminPassword. Empty when none
+	// was given.
+	SealedSysadminPassword []byte `json:"-"`
 	// Revision is the compare-and-swap token of the stored record.
 	Revision int64 `json:"-"`
 
@@ -147,6 +152,9 @@ func (s *Subcloud) Clone() *Subcloud {
 	c.Install = s.Install.Clone()
 	if s.DeployConfig != nil {
 		c.DeployConfig = append([]byte(nil), s.DeployConfig...)
+	}
+	if s.SealedSysadminPassword != nil {
+		c.SealedSysadminPassword = append([]byte(nil), s.SealedSysadminPassword...)
 	}
 	return &c
 }

@@ -78,6 +78,10 @@ func TestSubcloudLifecycle(t *testing.T) {
 	}
 	waitDeploy(t, e.m, "edge-1", dc.Complete)
 
+	// The sysadmin password reached the bootstrap phase, opened.
+	if jobs := boot.Jobs(); len(jobs) != 1 || jobs[0].SysadminPassword != "sysadmin-pw" {
+		t.Fatalf("bootstrap phase jobs = %+v, want one with the sysadmin password", jobs)
+	}
 	// The deploy config reached the config phase as sent.
 	if jobs := config.Jobs(); len(jobs) != 1 || string(jobs[0].DeployConfig) != deployConfigYAML {
 		t.Fatalf("config phase jobs = %+v, want one with the deploy config", jobs)
@@ -287,10 +291,11 @@ func TestWireFormat(t *testing.T) {
 }
 
 // TestDeployResumeAbort aborts a phase in flight through the API, resumes
-// it, and lets it finish.
+// it with a new sysadmin password, and lets it finish.
 func TestDeployResumeAbort(t *testing.T) {
 	release := make(chan struct{})
-	e := newEnv(t, envOptions{install: dc.PhaseFunc(func(ctx context.Context, job *dc.PhaseJob) error {
+	boot := dctest.NewPhase()
+	e := newEnv(t, envOptions{boot: boot, install: dc.PhaseFunc(func(ctx context.Context, job *dc.PhaseJob) error {
 		job.Logf("installing through %s", job.Install.BMCAddress)
 		select {
 		case <-ctx.Done():
@@ -302,7 +307,7 @@ func TestDeployResumeAbort(t *testing.T) {
 	ctx := context.Background()
 	if _, err := e.c.AddSubcloud(ctx, client.AddRequest{
 		BootstrapAddress: bootstrapAddr(3), BootstrapValues: []byte(bootstrapYAML("edge-3", 3)),
-		InstallValues: []byte(installYAML), BMCPassword: "pw",
+		InstallValues: []byte(installYAML), BMCPassword: "pw", SysadminPassword: "sysadmin-at-add",
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -316,12 +321,16 @@ func TestDeployResumeAbort(t *testing.T) {
 	waitDeploy(t, e.m, "edge-3", dc.InstallAborted)
 	close(release)
 	// dcmanager's CLI resumes with a multipart form carrying sysadmin_password.
-	ct, body := multipartBody(t, map[string]string{"sysadmin_password": b64("pw")}, nil)
+	ct, body := multipartBody(t, map[string]string{"sysadmin_password": b64("sysadmin-at-resume")}, nil)
 	resp, b := e.raw(t, "PATCH", "/v1.0/phased-subcloud-deploy/edge-3/resume", ct, body, nil)
 	if resp.StatusCode != 200 {
 		t.Fatalf("resume: %d %s", resp.StatusCode, b)
 	}
 	waitDeploy(t, e.m, "edge-3", dc.Complete)
+	// The bootstrap phase got the password sent with the resume, opened.
+	if jobs := boot.Jobs(); len(jobs) != 1 || jobs[0].SysadminPassword != "sysadmin-at-resume" {
+		t.Fatalf("bootstrap jobs = %+v, want one with the resumed sysadmin password", jobs)
+	}
 	log, err := e.c.DeployLog(ctx, "edge-3")
 	if err != nil {
 		t.Fatal(err)

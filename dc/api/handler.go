@@ -26,7 +26,7 @@ type Service interface {
 	Subclouds(ctx context.Context, opts ...dc.ListOption) ([]*dc.Subcloud, error)
 	UpdateSubcloud(ctx context.Context, ref string, req dc.UpdateRequest) (*dc.Subcloud, error)
 	DeleteSubcloud(ctx context.Context, ref string) (*dc.Subcloud, error)
-	ResumeDeploy(ctx context.Context, ref string) (*dc.Subcloud, error)
+	ResumeDeployWith(ctx context.Context, ref string, req dc.ResumeRequest) (*dc.Subcloud, error)
 	AbortDeploy(ctx context.Context, ref string) (*dc.Subcloud, error)
 	DeployLog(ctx context.Context, ref string) ([]dc.LogEntry, error)
 

@@ -183,7 +183,7 @@ func addRequest(f *form) (dc.AddRequest, error) {
 		return req, badRequest(CodeInvalidValue, "bootstrap-address", "bootstrap-address: %q is not an IP address", addr)
 	}
 	if v, ok := f.fields["sysadmin_password"]; ok {
-		if _, err := decodeBase64("sysadmin_password", v); err != nil {
+		if req.SysadminPassword, err = decodeBase64("sysadmin_password", v); err != nil {
 			return req, err
 		}
 	}
@@ -493,22 +493,18 @@ func (h *Handler) resumeDeploy(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	var req dc.ResumeRequest
 	if v, ok := f.fields["sysadmin_password"]; ok {
-		if _, err := decodeBase64("sysadmin_password", v); err != nil {
+		if req.SysadminPassword, err = decodeBase64("sysadmin_password", v); err != nil {
 			return err
 		}
 	}
-	in, err := installValues(f)
-	if err != nil {
+	if req.Install, err = installValues(f); err != nil {
 		return err
 	}
-	ref := r.PathValue("ref")
-	if in != nil {
-		if _, err := h.svc.UpdateSubcloud(r.Context(), ref, dc.UpdateRequest{Install: in}); err != nil {
-			return err
-		}
-	}
-	s, err := h.svc.ResumeDeploy(r.Context(), ref)
+	// One write: the new secrets and install values land with the resume,
+	// or not at all when the resume is refused.
+	s, err := h.svc.ResumeDeployWith(r.Context(), r.PathValue("ref"), req)
 	if err != nil {
 		return err
 	}

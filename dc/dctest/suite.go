@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -751,10 +752,12 @@ func testResumeAfterRestart(t *testing.T, ctx context.Context, h Harness, s dc.S
 
 func testSealedSecrets(t *testing.T, ctx context.Context, _ Harness, s dc.Store) {
 	const password = "Sup3r-Secret-BMC-pw"
-	install := NewPhase()
-	m := newTestManager(t, s, dc.Options{Sealer: newSealer(t), Install: install})
+	const sysadmin = "Sup3r-Secret-sysadmin-pw"
+	install, boot := NewPhase(), NewPhase()
+	m := newTestManager(t, s, dc.Options{Sealer: newSealer(t), Install: install, Bootstrap: boot})
 	req := AddRequest(1)
 	req.Install = Install(password)
+	req.SysadminPassword = sysadmin
 	sc, err := m.AddSubcloud(ctx, req)
 	if err != nil {
 		t.Fatal(err)
@@ -770,14 +773,28 @@ func testSealedSecrets(t *testing.T, ctx context.Context, _ Harness, s dc.Store)
 	if string(stored.Install.SealedBMCPassword) == password {
 		t.Fatal("sealed password equals the plaintext")
 	}
+	if len(stored.SealedSysadminPassword) == 0 || strings.Contains(string(stored.SealedSysadminPassword), sysadmin) {
+		t.Fatalf("stored sysadmin password %q, want it sealed", stored.SealedSysadminPassword)
+	}
 	jobs := install.Jobs()
 	if len(jobs) != 1 || jobs[0].Install == nil || jobs[0].Install.BMCPassword != password {
 		t.Fatalf("install phase did not get the opened password: %+v", jobs)
+	}
+	if jobs[0].SysadminPassword != "" {
+		t.Fatal("the install phase got the sysadmin password; only bootstrap should")
+	}
+	if bj := boot.Jobs(); len(bj) != 1 || bj[0].SysadminPassword != sysadmin {
+		t.Fatalf("bootstrap phase did not get the opened sysadmin password: %+v", bj)
 	}
 	noSealer := newTestManager(t, s, dc.Options{})
 	req2 := AddRequest(2)
 	req2.Install = Install(password)
 	if _, err := noSealer.AddSubcloud(ctx, req2); err == nil {
 		t.Fatal("a Manager without a Sealer stored a BMC password")
+	}
+	req3 := AddRequest(3)
+	req3.SysadminPassword = sysadmin
+	if _, err := noSealer.AddSubcloud(ctx, req3); err == nil {
+		t.Fatal("a Manager without a Sealer stored a sysadmin password")
 	}
 }

@@ -29,10 +29,11 @@ func open(t *testing.T, path string) *sqlstore.Store {
 	return s
 }
 
-// TestBMCPasswordNotInFile adds subclouds with install values through a
-// Manager and then reads the database files byte by byte: the plaintext
-// password must appear nowhere, while other install values do (so the
-// search itself works).
+// TestBMCPasswordNotInFile adds subclouds with install values and a
+// sysadmin password through a Manager (and resumes one with a new sysadmin
+// password), then reads the database files byte by byte: no plaintext
+// password may appear, while other install values and the sealed fields do
+// (so the search itself works).
 func TestBMCPasswordNotInFile(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -46,14 +47,17 @@ func TestBMCPasswordNotInFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := dc.NewManager(s, dc.Options{Sealer: sealer, Install: dctest.NewPhase()})
+	boot := dctest.NewPhase()
+	m, err := dc.NewManager(s, dc.Options{Sealer: sealer, Install: dctest.NewPhase(), Bootstrap: boot})
 	if err != nil {
 		t.Fatal(err)
 	}
 	const password = "Plaintext-BMC-Password-4242"
+	const sysadmin = "Plaintext-Sysadmin-Password-7373"
 	for i := range 3 {
 		req := dctest.AddRequest(i)
 		req.Install = dctest.Install(password)
+		req.SysadminPassword = sysadmin
 		if _, err := m.AddSubcloud(ctx, req); err != nil {
 			t.Fatal(err)
 		}
@@ -63,6 +67,34 @@ func TestBMCPasswordNotInFile(t *testing.T) {
 	iv := dctest.Install(newPassword)
 	if _, err := m.UpdateSubcloud(ctx, "subcloud-1", dc.UpdateRequest{Install: iv}); err != nil {
 		t.Fatal(err)
+	}
+	// A resume with a new sysadmin password (after a failed bootstrap).
+	boot.SetHook(func(_ context.Context, job *dc.PhaseJob) error {
+		if job.Subcloud.Name == "subcloud-3" {
+			return errors.New("bootstrap failed")
+		}
+		return nil
+	})
+	req := dctest.AddRequest(3)
+	req.SysadminPassword = sysadmin
+	if _, err := m.AddSubcloud(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	dctest.WaitDeploy(t, m, "subcloud-3", dc.BootstrapFailed)
+	boot.SetHook(nil)
+	if _, err := m.ResumeDeployWith(ctx, "subcloud-3", dc.ResumeRequest{SysadminPassword: sysadmin + "-resumed"}); err != nil {
+		t.Fatal(err)
+	}
+	dctest.WaitDeploy(t, m, "subcloud-3", dc.Complete)
+	got := map[string][]string{}
+	for _, j := range boot.Jobs() {
+		got[j.Subcloud.Name] = append(got[j.Subcloud.Name], j.SysadminPassword)
+	}
+	if p := got["subcloud-0"]; len(p) != 1 || p[0] != sysadmin {
+		t.Fatalf("bootstrap of subcloud-0 got sysadmin passwords %q, want the one added", p)
+	}
+	if p := got["subcloud-3"]; len(p) != 2 || p[0] != sysadmin || p[1] != sysadmin+"-resumed" {
+		t.Fatalf("bootstrap of subcloud-3 got sysadmin passwords %q, want the added one, then the resumed one", p)
 	}
 	m.Close()
 	if err := s.Close(); err != nil {
@@ -83,7 +115,11 @@ func TestBMCPasswordNotInFile(t *testing.T) {
 	if bytes.Contains(all, []byte(password)) || bytes.Contains(all, []byte("Plaintext-BMC")) {
 		t.Fatalf("the BMC password is in the database files %v in plaintext", files)
 	}
-	if !bytes.Contains(all, []byte(dctest.Install("").BMCAddress)) || !bytes.Contains(all, []byte("sealed_bmc_password")) {
+	if bytes.Contains(all, []byte("Plaintext-Sysadmin")) {
+		t.Fatalf("the sysadmin password is in the database files %v in plaintext", files)
+	}
+	if !bytes.Contains(all, []byte(dctest.Install("").BMCAddress)) || !bytes.Contains(all, []byte("sealed_bmc_password")) ||
+		!bytes.Contains(all, []byte("sealed_sysadmin_password")) {
 		t.Fatal("install values not found in the files: the search proves nothing")
 	}
 }

@@ -241,6 +241,8 @@ type subcloudRecord struct {
 	Install      *installRecord `json:"install,omitempty"`
 	Phase        dc.PhaseName   `json:"phase,omitempty"`
 	DeployConfig []byte         `json:"deploy_config,omitempty"`
+	// SealedSysadminPassword is ciphertext (the Manager seals it).
+	SealedSysadminPassword []byte `json:"sealed_sysadmin_password,omitempty"`
 
 	ID              int64     `json:"id,omitzero"`
 	Name            string    `json:"name,omitzero"`
@@ -258,7 +260,7 @@ type installRecord struct {
 }
 
 func encodeSubcloud(s *dc.Subcloud) (string, error) {
-	rec := subcloudRecord{Subcloud: *s, Phase: s.Phase, DeployConfig: s.DeployConfig}
+	rec := subcloudRecord{Subcloud: *s, Phase: s.Phase, DeployConfig: s.DeployConfig, SealedSysadminPassword: s.SealedSysadminPassword}
 	if s.Install != nil {
 		if s.Install.BMCPassword != "" {
 			return "", errors.New("sqlstore: refusing to store a plaintext BMC password; seal it first")
@@ -297,6 +299,7 @@ func scanSubcloud(row scanner) (*dc.Subcloud, error) {
 	s := rec.Subcloud
 	s.Phase = rec.Phase
 	s.DeployConfig = rec.DeployConfig
+	s.SealedSysadminPassword = rec.SealedSysadminPassword
 	if rec.Install != nil {
 		iv := rec.Install.InstallValues
 		iv.SealedBMCPassword = rec.Install.SealedBMCPassword
