@@ -17,8 +17,12 @@
 //
 // Layout. Subclouds keep the fields the store queries (name, group,
 // states, revision, timestamps) as columns and the rest of the record as a
-// JSON document. Install values are stored as given by the Manager, with
-// the BMC password sealed; a plaintext password is refused.
+// JSON document, which does not repeat the columns and holds the endpoint
+// sync statuses as one "type=status,..." string (decoding that document
+// dominates ListSubclouds; rows in the first format, with every field and
+// an endpoint array, still read). The deploy config is part of the
+// document. Install values are stored as given by the Manager, with the
+// BMC and sysadmin passwords sealed; a plaintext BMC password is refused.
 //
 // Dialect. Queries use ? placeholders and RETURNING, which PostgreSQL also
 // accepts once rebound; everything SQLite-specific (driver, DSN, error

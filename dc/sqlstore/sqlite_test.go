@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -216,5 +218,60 @@ func TestClosedStore(t *testing.T) {
 	}
 	if _, err := s.CreateSubcloud(ctx, &dc.Subcloud{Name: "x", GroupID: 1}); !errors.Is(err, dc.ErrClosed) {
 		t.Fatalf("create on a closed store: %v, want ErrClosed", err)
+	}
+}
+
+// TestRecordFormats checks that rows in the first record format (every
+// field in the JSON, endpoints as an array) still read, and that endpoint
+// names the compact form cannot hold round-trip.
+func TestRecordFormats(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "dc.db")
+	s := open(t, path)
+	odd := dctest.SubcloudRecord(2)
+	odd.Endpoints = append(odd.Endpoints, dc.EndpointStatus{EndpointType: "a,b=c", SyncStatus: dc.InSync})
+	oddStored, err := s.CreateSubcloud(ctx, odd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := s.CreateSubcloud(ctx, dctest.SubcloudRecord(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rewrite the second row as the first format wrote it.
+	legacy := *old
+	legacy.Install, legacy.DeployConfig = nil, nil // the first format had no deploy config
+	legacy.Endpoints = []dc.EndpointStatus{{EndpointType: "platform", SyncStatus: dc.InSync}, {EndpointType: "usm", SyncStatus: dc.OutOfSync}}
+	data, err := json.Marshal(struct {
+		dc.Subcloud
+		Phase dc.PhaseName `json:"phase,omitempty"`
+	}{legacy, legacy.Phase})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(data, []byte(`"endpoint_sync_status":[{`)) || !bytes.Contains(data, []byte(`"created-at"`)) {
+		t.Fatalf("not the first format: %s", data)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `UPDATE subclouds SET data = ? WHERE id = ?`, string(data), old.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetSubcloud(ctx, old.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, &legacy) {
+		t.Fatalf("first-format row read as\n%+v\nwant\n%+v", got, &legacy)
+	}
+	gotOdd, err := s.GetSubcloud(ctx, oddStored.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(gotOdd.Endpoints, odd.Endpoints) {
+		t.Fatalf("endpoints read as %+v, want %+v", gotOdd.Endpoints, odd.Endpoints)
 	}
 }

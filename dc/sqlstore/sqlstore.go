@@ -252,6 +252,66 @@ type subcloudRecord struct {
 	DeployStatus    string    `json:"deploy-status,omitzero"`
 	CreatedAt       time.Time `json:"created-at,omitzero"`
 	UpdatedAt       time.Time `json:"updated-at,omitzero"`
+
+	// Endpoints shadows dc.Subcloud.Endpoints with a compact form.
+	Endpoints endpointList `json:"endpoint_sync_status,omitzero"`
+}
+
+// endpointList is the sync status of a subcloud's endpoints, stored as one
+// string "type=status,type=status" (older rows hold a JSON array, which it
+// still reads). The known endpoint types and statuses are interned, so a
+// list of 10,000 subclouds does not allocate them 10,000 times.
+type endpointList []dc.EndpointStatus
+
+func (l endpointList) MarshalJSON() ([]byte, error) {
+	var b strings.Builder
+	for i, e := range l {
+		if strings.ContainsAny(e.EndpointType, ",=") || strings.ContainsAny(string(e.SyncStatus), ",=") {
+			return json.Marshal([]dc.EndpointStatus(l))
+		}
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(e.EndpointType)
+		b.WriteByte('=')
+		b.WriteString(string(e.SyncStatus))
+	}
+	return json.Marshal(b.String())
+}
+
+func (l *endpointList) UnmarshalJSON(data []byte) error {
+	if len(data) == 0 || data[0] != '"' {
+		return json.Unmarshal(data, (*[]dc.EndpointStatus)(l))
+	}
+	var text string
+	if err := json.Unmarshal(data, &text); err != nil {
+		return err
+	}
+	if text == "" {
+		*l = endpointList{}
+		return nil
+	}
+	out := make(endpointList, 0, strings.Count(text, ",")+1)
+	for item := range strings.SplitSeq(text, ",") {
+		typ, st, ok := strings.Cut(item, "=")
+		if !ok {
+			return fmt.Errorf("endpoint %q: want type=status", item)
+		}
+		out = append(out, dc.EndpointStatus{EndpointType: intern(typ), SyncStatus: dc.SyncStatus(intern(st))})
+	}
+	*l = out
+	return nil
+}
+
+// intern returns the constant for a known endpoint type or sync status.
+func intern(s string) string {
+	for _, k := range [...]string{"platform", "identity", "patching", "load", "dc-cert", "firmware", "kubernetes",
+		"kube-rootca", "usm", string(dc.InSync), string(dc.OutOfSync), string(dc.SyncUnknown)} {
+		if s == k {
+			return k
+		}
+	}
+	return strings.Clone(s)
 }
 
 type installRecord struct {
@@ -260,7 +320,8 @@ type installRecord struct {
 }
 
 func encodeSubcloud(s *dc.Subcloud) (string, error) {
-	rec := subcloudRecord{Subcloud: *s, Phase: s.Phase, DeployConfig: s.DeployConfig, SealedSysadminPassword: s.SealedSysadminPassword}
+	rec := subcloudRecord{Subcloud: *s, Phase: s.Phase, DeployConfig: s.DeployConfig, SealedSysadminPassword: s.SealedSysadminPassword,
+		Endpoints: endpointList(s.Endpoints)}
 	if s.Install != nil {
 		if s.Install.BMCPassword != "" {
 			return "", errors.New("sqlstore: refusing to store a plaintext BMC password; seal it first")
@@ -297,6 +358,9 @@ func scanSubcloud(row scanner) (*dc.Subcloud, error) {
 		return nil, fmt.Errorf("sqlstore: subcloud %d: corrupt record: %w", id, err)
 	}
 	s := rec.Subcloud
+	if rec.Endpoints != nil {
+		s.Endpoints = []dc.EndpointStatus(rec.Endpoints)
+	}
 	s.Phase = rec.Phase
 	s.DeployConfig = rec.DeployConfig
 	s.SealedSysadminPassword = rec.SealedSysadminPassword
