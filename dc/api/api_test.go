@@ -10,6 +10,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -388,5 +389,55 @@ func TestListFollowsChanges(t *testing.T) {
 				t.Errorf("viewer=%v: listed %s %q %s, manager says %s %q %s", viewer, g.Name, g.Description, g.ManagementState, w.Name, w.Description, w.ManagementState)
 			}
 		}
+	}
+}
+
+// TestResumeWithSecrets resumes a failed bootstrap through the typed client
+// with a new sysadmin password and new install values: both land with the
+// resume, and a refused resume changes nothing.
+func TestResumeWithSecrets(t *testing.T) {
+	var fail atomic.Bool
+	fail.Store(true)
+	boot := dctest.NewPhase()
+	boot.SetHook(func(context.Context, *dc.PhaseJob) error {
+		if fail.Load() {
+			return errors.New("bootstrap failed")
+		}
+		return nil
+	})
+	e := newEnv(t, envOptions{boot: boot})
+	ctx := context.Background()
+	if _, err := e.c.AddSubcloud(ctx, client.AddRequest{
+		BootstrapAddress: bootstrapAddr(4), BootstrapValues: []byte(bootstrapYAML("edge-4", 4)),
+		SysadminPassword: "first",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitDeploy(t, e.m, "edge-4", dc.BootstrapFailed)
+	fail.Store(false)
+	newInstall := strings.Replace(installYAML, "bmc_address: 127.0.0.1", "bmc_address: 127.0.0.44", 1)
+	if _, err := e.c.ResumeDeployWith(ctx, "edge-4", client.ResumeRequest{
+		SysadminPassword: "second", InstallValues: []byte(newInstall), BMCPassword: "bmc",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	done := waitDeploy(t, e.m, "edge-4", dc.Complete)
+	jobs := boot.Jobs()
+	if len(jobs) != 2 || jobs[0].SysadminPassword != "first" || jobs[1].SysadminPassword != "second" {
+		t.Fatalf("bootstrap runs got sysadmin passwords %+v, want first then second", jobs)
+	}
+	if done.Install == nil || done.Install.BMCAddress != "127.0.0.44" || len(done.Install.SealedBMCPassword) == 0 {
+		t.Fatalf("install values after resume: %+v", done.Install)
+	}
+	// Resuming a complete subcloud is refused and writes nothing.
+	if _, err := e.c.ResumeDeployWith(ctx, "edge-4", client.ResumeRequest{SysadminPassword: "third"}); !errors.Is(err, dc.ErrInvalidState) {
+		t.Fatalf("resume a complete subcloud: err = %v, want ErrInvalidState", err)
+	}
+	after, err := e.m.Subcloud(ctx, "edge-4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Revision != done.Revision || !bytes.Equal(after.SealedSysadminPassword, done.SealedSysadminPassword) {
+		t.Fatalf("refused resume changed the subcloud: revision %d → %d", done.Revision, after.Revision)
 	}
 }

@@ -407,6 +407,44 @@ func (c *Client) ResumeDeploy(ctx context.Context, sc string) (*dc.Subcloud, err
 	return c.subcloud(ctx, http.MethodPatch, "/phased-subcloud-deploy/"+esc(sc)+"/resume", "application/json", strings.NewReader("{}"))
 }
 
+// ResumeRequest is what a resume may replace, as the dcmanager CLI sends
+// it: passwords in plaintext here (sent base64-encoded), install values
+// as YAML.
+type ResumeRequest struct {
+	SysadminPassword string
+	InstallValues    []byte // optional: install values YAML
+	BMCPassword      string // with InstallValues
+}
+
+// ResumeDeployWith resumes a failed or aborted deploy, replacing the
+// sysadmin password and install values in the same request (multipart,
+// as the dcmanager CLI sends it).
+func (c *Client) ResumeDeployWith(ctx context.Context, sc string, req ResumeRequest) (*dc.Subcloud, error) {
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for k, v := range map[string]string{"sysadmin_password": req.SysadminPassword, "bmc_password": req.BMCPassword} {
+		if v == "" {
+			continue
+		}
+		if err := mw.WriteField(k, base64.StdEncoding.EncodeToString([]byte(v))); err != nil {
+			return nil, err
+		}
+	}
+	if req.InstallValues != nil {
+		w, err := mw.CreateFormFile("install_values", "install_values.yaml")
+		if err != nil {
+			return nil, err
+		}
+		if _, err := w.Write(req.InstallValues); err != nil {
+			return nil, err
+		}
+	}
+	if err := mw.Close(); err != nil {
+		return nil, err
+	}
+	return c.subcloud(ctx, http.MethodPatch, "/phased-subcloud-deploy/"+esc(sc)+"/resume", mw.FormDataContentType(), &buf)
+}
+
 // AbortDeploy aborts the deploy phase in flight.
 func (c *Client) AbortDeploy(ctx context.Context, sc string) (*dc.Subcloud, error) {
 	return c.subcloud(ctx, http.MethodPatch, "/phased-subcloud-deploy/"+esc(sc)+"/abort", "", nil)
