@@ -53,6 +53,11 @@ func seedDemo(ctx context.Context, m *dc.Manager, fleet *demoFleet, log *slog.Lo
 				Image: fleet.imageURL, BootDevice: "/dev/sda", RootfsDevice: "/dev/sda",
 			},
 		}
+		if i%2 == 0 {
+			// Even ones carry a deploy config, so their deploy also runs
+			// the config phase (pre-config → configuring → complete).
+			req.DeployConfig = demoDeployConfig(name)
+		}
 		if _, err := m.AddSubcloud(ctx, req); err != nil {
 			return fmt.Errorf("demo subcloud %s: %w", name, err)
 		}
@@ -85,4 +90,16 @@ external_oam_gateway_address: %d.%d.%d.1
 external_oam_floating_address: %d.%d.%d.2
 `, name, i, i, m[0], m[1], m[2], m[0], m[1], m[2], m[0], m[1], m[2], m[0], m[1], m[2],
 		o[0], o[1], o[2], o[0], o[1], o[2], o[0], o[1], o[2])
+}
+
+func demoDeployConfig(name string) []byte {
+	return fmt.Appendf(nil, `---
+apiVersion: starlingx.windriver.com/v1
+kind: System
+metadata:
+  name: %s
+spec:
+  description: Atoll demo subcloud
+  contact: ops@example.com
+`, name)
 }

@@ -40,17 +40,17 @@ func newRegistry() *prometheus.Registry {
 	return reg
 }
 
-// openStore opens (creating) dataDir/atoll.db, with the subcloud cache in
-// front (cachestore.go).
+// openStore opens (creating) dataDir/atoll.db. Lists are served from the
+// Manager's in-memory read model, not from the store: run one daemon per
+// database file.
 func openStore(ctx context.Context, cfg Config, log *slog.Logger) (dc.Store, func(), error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, nil, err
 	}
-	sq, err := sqlstore.Open(ctx, filepath.Join(cfg.DataDir, dbFile), sqlstore.Options{Logger: log})
+	st, err := sqlstore.Open(ctx, filepath.Join(cfg.DataDir, dbFile), sqlstore.Options{Logger: log})
 	if err != nil {
 		return nil, nil, err
 	}
-	st := newCachedStore(sq)
 	return st, func() {
 		if err := st.Close(); err != nil {
 			log.Error("closing the store", "err", err)
@@ -106,12 +106,10 @@ func loadToken(cfg Config) (tokenState, error) {
 	return tokenState{token: t, created: created}, err
 }
 
-func newAPI(m *dc.Manager, st dc.Store, tok tokenState, cfg Config, log *slog.Logger, reg prometheus.Registerer) (*api.Handler, error) {
+// newAPI serves the Manager; lists come from its in-memory read model
+// (Manager.ViewSubclouds) without copying records.
+func newAPI(m *dc.Manager, tok tokenState, cfg Config, log *slog.Logger, reg prometheus.Registerer) (*api.Handler, error) {
 	opts := api.Options{Logger: log, Registerer: reg, MaxBodyBytes: cfg.MaxBodyBytes}
-	if v, ok := st.(api.SubcloudViewer); ok {
-		// The store cache lists without copying every record.
-		opts.Viewer = v
-	}
 	return api.New(m, string(tok.token), opts)
 }
 

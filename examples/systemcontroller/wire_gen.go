@@ -83,7 +83,7 @@ func initApp(ctx context.Context, cfg Config, stderr stderrWriter) (*App, func()
 		cleanup()
 		return nil, nil, err
 	}
-	handler, err := newAPI(manager, store, mainTokenState, cfg, logger, registry)
+	handler, err := newAPI(manager, mainTokenState, cfg, logger, registry)
 	if err != nil {
 		cleanup5()
 		cleanup4()
