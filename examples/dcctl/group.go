@@ -98,22 +98,7 @@ func (a *app) groupList() *cobra.Command {
 }
 
 func (a *app) groupOne(use, short string, call func(ctx context.Context, c *client.Client, ref string) (*dc.Group, error)) *cobra.Command {
-	return &cobra.Command{
-		Use:   use + " GROUP",
-		Short: short,
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			g, err := call(cmd.Context(), c, args[0])
-			if err != nil {
-				return err
-			}
-			return a.printGroup(g)
-		},
-	}
+	return oneArg(a, use, "GROUP", short, call, a.printGroup)
 }
 
 func (a *app) groupShow() *cobra.Command {

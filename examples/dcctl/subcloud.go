@@ -289,8 +289,14 @@ func (a *app) subcloudShow() *cobra.Command {
 // simple makes a command taking one subcloud argument and printing the
 // subcloud the call returns.
 func (a *app) simple(use, short string, call func(ctx context.Context, c *client.Client, ref string) (*dc.Subcloud, error)) *cobra.Command {
+	return oneArg(a, use, "SUBCLOUD", short, call, a.printSubcloud)
+}
+
+// oneArg makes a command taking one argument (named arg in its usage),
+// calling the API with it and printing what the call returns.
+func oneArg[T any](a *app, use, arg, short string, call func(ctx context.Context, c *client.Client, ref string) (T, error), print func(T) error) *cobra.Command {
 	return &cobra.Command{
-		Use:   use + " SUBCLOUD",
+		Use:   use + " " + arg,
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -298,11 +304,11 @@ func (a *app) simple(use, short string, call func(ctx context.Context, c *client
 			if err != nil {
 				return err
 			}
-			s, err := call(cmd.Context(), c, args[0])
+			v, err := call(cmd.Context(), c, args[0])
 			if err != nil {
 				return err
 			}
-			return a.printSubcloud(s)
+			return print(v)
 		},
 	}
 }
