@@ -23,10 +23,15 @@
 //     served to the stock ostree client.
 //   - sync, alarm, orchestrate, plugins: configuration sync, alarm
 //     aggregation, rollout orchestration and vendor BMC plugins (next waves).
-//   - examples: systemcontroller (the reference daemon), dcctl (the CLI that
-//     mirrors dcmanager), and the BMC emulator as a standalone program.
+//   - examples: systemcontroller (the reference daemon: dc over SQLite, the
+//     REST API, the audit, the pxe HTTP boot server and the Redfish install
+//     phase), dcctl (the CLI that mirrors dcmanager), bmc-emulator (emulated
+//     BMCs as a standalone program), and examples/internal: installer (the
+//     adapter from redfish.RemoteInstall to dc.Phase, fed by the boot
+//     server's host status callback) and fleetsim (the simulated fleet of
+//     make demo).
 //
 // Packages never import each other's concrete types: each declares the small
-// interface it consumes (dc.Installer, dc.HealthChecker, ...) and the daemons
+// interface it consumes (dc.Phase, dc.HealthChecker, httpboot.StatusSink, ...) and the daemons
 // in examples/ wire adapters between them with google/wire.
 package atoll
