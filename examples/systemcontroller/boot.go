@@ -72,9 +72,15 @@ func openImages(cfg Config) (*imagestore.FileStore, func(), error) {
 	return st, func() { _ = st.Close() }, nil
 }
 
+// hostsDir journals the final reports of installing hosts (data-dir/hosts).
+const hostsDir = "hosts"
+
 // newCompletions routes host status reports (received by the boot server)
-// to the install phases waiting for them.
-func newCompletions() *installer.Completions { return &installer.Completions{} }
+// to the install phases waiting for them, journaling final reports so that
+// an install resumed after a crash still learns what its host reported.
+func newCompletions(cfg Config) (*installer.Completions, error) {
+	return installer.NewCompletions(filepath.Join(cfg.DataDir, hostsDir))
+}
 
 // newBootServer serves images, OSTree repositories, iPXE scripts and the
 // host status callback over HTTP (DHCP and TFTP stay off in this daemon:

@@ -29,7 +29,11 @@ func initApp(ctx context.Context, cfg Config, stderr stderrWriter) (*App, func()
 		return nil, nil, err
 	}
 	mainSimDuration := simDurationOf(cfg)
-	completions := newCompletions()
+	completions, err := newCompletions(cfg)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
 	mainBootListener, cleanup2, err := listenBoot(cfg)
 	if err != nil {
 		cleanup()

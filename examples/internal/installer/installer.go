@@ -9,10 +9,13 @@ package installer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -32,10 +35,121 @@ var ErrNoInstallValues = errors.New("installer: subcloud has no install values")
 var errNotWaiting = errors.New("installer: no install is waiting for this host yet")
 
 // Completions routes host status reports to waiting installs by MAC address.
-// It implements httpboot.StatusSink. The zero value is ready to use.
+// It implements httpboot.StatusSink. The zero value is ready to use and
+// keeps nothing across restarts; NewCompletions(dir) journals every final
+// report (install-complete or install-failed) of an expected host to dir
+// before acknowledging it, so that an install resumed after a controller
+// crash still learns an outcome the host reported to the crashed process.
 type Completions struct {
+	dir     string // journal directory; "" keeps no journal
 	mu      sync.Mutex
 	waiters map[string]chan error // upper-case MAC -> outcome
+}
+
+// NewCompletions returns Completions journaling final reports in dir
+// (created 0700 if missing).
+func NewCompletions(dir string) (*Completions, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("installer: journal: %w", err)
+	}
+	return &Completions{dir: dir}, nil
+}
+
+// journalRecord is one final host report, as journaled.
+type journalRecord struct {
+	State   httpboot.HostState `json:"state"`
+	Message string             `json:"message,omitempty"`
+	Time    time.Time          `json:"time"`
+}
+
+// journalPath is the journal file of mac (canonical, from net.ParseMAC,
+// so it is a safe file name).
+func (c *Completions) journalPath(mac string) (string, bool) {
+	if c.dir == "" {
+		return "", false
+	}
+	hw, err := net.ParseMAC(mac)
+	if err != nil {
+		return "", false
+	}
+	return filepath.Join(c.dir, strings.ReplaceAll(strings.ToUpper(hw.String()), ":", "-")+".json"), true
+}
+
+// record journals a final report durably (write, fsync, rename).
+func (c *Completions) record(mac string, rec journalRecord) error {
+	p, ok := c.journalPath(mac)
+	if !ok {
+		return nil
+	}
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	tmp := p + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, p)
+}
+
+// Forget drops the journaled reports of macs: a fresh install of the host
+// starts, so whatever it reported before is stale.
+func (c *Completions) Forget(macs []string) {
+	for _, m := range macs {
+		if p, ok := c.journalPath(m); ok {
+			_ = os.Remove(p)
+		}
+	}
+}
+
+// Replay delivers a journaled final report of any of macs to the install
+// waiting for it, if there is one. It reports whether it delivered.
+func (c *Completions) Replay(macs []string) bool {
+	for _, m := range macs {
+		p, ok := c.journalPath(m)
+		if !ok {
+			continue
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		var rec journalRecord
+		if json.Unmarshal(b, &rec) != nil {
+			continue
+		}
+		c.mu.Lock()
+		ch, ok := c.waiters[strings.ToUpper(m)]
+		c.mu.Unlock()
+		if !ok {
+			continue
+		}
+		select {
+		case ch <- outcomeOf(strings.ToUpper(m), rec.State, rec.Message):
+		default:
+		}
+		return true
+	}
+	return false
+}
+
+func outcomeOf(mac string, state httpboot.HostState, msg string) error {
+	if state == httpboot.StateInstallFailed {
+		return fmt.Errorf("host %s reported install-failed: %s", mac, msg)
+	}
+	return nil
 }
 
 var _ httpboot.StatusSink = (*Completions)(nil)
@@ -65,7 +179,10 @@ func (c *Completions) Expect(macs []string) (<-chan error, func()) {
 }
 
 // PublishHostStatus delivers a report to the install waiting for its MAC.
-// Intermediate states (booted, installing) are acknowledged and dropped.
+// Intermediate states (booted, installing) are acknowledged and dropped. A
+// final report is journaled (with NewCompletions) before it is delivered
+// and acknowledged; if the journal cannot be written the host is told to
+// retry.
 func (c *Completions) PublishHostStatus(_ context.Context, s httpboot.HostStatus) error {
 	mac := strings.ToUpper(s.MAC.String())
 	c.mu.Lock()
@@ -74,14 +191,15 @@ func (c *Completions) PublishHostStatus(_ context.Context, s httpboot.HostStatus
 	if !ok {
 		return errNotWaiting
 	}
-	var outcome error
 	switch s.State {
-	case httpboot.StateInstallComplete:
-	case httpboot.StateInstallFailed:
-		outcome = fmt.Errorf("host %s reported install-failed: %s", mac, s.Message)
+	case httpboot.StateInstallComplete, httpboot.StateInstallFailed:
 	default:
 		return nil
 	}
+	if err := c.record(mac, journalRecord{State: s.State, Message: s.Message, Time: s.Time}); err != nil {
+		return fmt.Errorf("installer: journal the report of %s: %w", mac, err)
+	}
+	outcome := outcomeOf(mac, s.State, s.Message)
 	select {
 	case ch <- outcome:
 	default: // an outcome is already pending; the host repeated itself
@@ -164,6 +282,16 @@ func (p *Phase) Run(ctx context.Context, job *dc.PhaseJob) error {
 	io := p.opts.Install
 	prev := io.OnEvent
 	io.OnEvent = func(ev redfish.Event) {
+		switch {
+		case ev.Step == redfish.StepInsert && ev.State == redfish.StepStarted:
+			// A fresh boot of the image: older reports are stale.
+			p.done.Forget(macs)
+		case ev.Step == redfish.StepWaitInstall && ev.State == redfish.StepStarted:
+			// Resumed after a crash: the host may have reported already.
+			if p.done.Replay(macs) {
+				job.Logf("host's install outcome replayed from the journal")
+			}
+		}
 		if ev.Detail != "" {
 			job.Logf("%s %s: %s", ev.Step, ev.State, ev.Detail)
 		} else {

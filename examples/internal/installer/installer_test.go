@@ -65,3 +65,57 @@ func TestPhaseRefusesMissingValues(t *testing.T) {
 		t.Fatal("Run with no image and no default image succeeded")
 	}
 }
+
+// TestJournalSurvivesRestart: a host's final report acknowledged by one
+// process is delivered, after a crash, to the install resumed by the next
+// one (same journal directory), and a fresh install forgets it.
+func TestJournalSurvivesRestart(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	mac, _ := net.ParseMAC("52:54:00:aa:bb:03")
+	macs := []string{"52:54:00:AA:BB:03"}
+
+	first, err := NewCompletions(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, cancel := first.Expect(macs)
+	if err := first.PublishHostStatus(ctx, httpboot.HostStatus{MAC: mac, State: httpboot.StateInstallComplete}); err != nil {
+		t.Fatal(err)
+	}
+	cancel() // the process dies before recording the phase's success
+
+	second, err := NewCompletions(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, cancel2 := second.Expect(macs)
+	defer cancel2()
+	if !second.Replay(macs) {
+		t.Fatal("the journaled report was not replayed after the restart")
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("replayed outcome %v, want success", err)
+		}
+	default:
+		t.Fatal("nothing delivered")
+	}
+
+	// A fresh install of the same host: the old report must not count.
+	second.Forget(macs)
+	if second.Replay(macs) {
+		t.Fatal("a forgotten report was replayed")
+	}
+	// Without a journal nothing is replayed.
+	var plain Completions
+	_, cancel3 := plain.Expect(macs)
+	defer cancel3()
+	if err := plain.PublishHostStatus(ctx, httpboot.HostStatus{MAC: mac, State: httpboot.StateInstallComplete}); err != nil {
+		t.Fatal(err)
+	}
+	if plain.Replay(macs) {
+		t.Fatal("replay without a journal")
+	}
+}
