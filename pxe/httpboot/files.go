@@ -11,7 +11,8 @@ import (
 // p comes from the already-decoded URL path, so "%2e%2e" arrives as "..",
 // "%252e" as "%2e", "%00" as a NUL byte and "%5c" as a backslash: all fail.
 // Empty elements (leading, trailing or doubled slashes) fail too. Together
-// with [os.Root], which refuses symbolic links leading out of the root,
+// with the root-confined open (os.Root, or openat2 with RESOLVE_BENEATH on
+// Linux: see beneathOpener), which refuses symbolic links leading out,
 // nothing outside the served tree is reachable.
 func validPath(p string) bool {
 	if p == "" || len(p) > 1024 {
@@ -131,7 +132,7 @@ func (h *Handler) serveOSTree(w http.ResponseWriter, r *http.Request, p string) 
 // so that the body goes out with sendfile(2) and Range, If-Modified-Since
 // and HEAD work.
 func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, root *os.Root, p string, ct, cc []string) {
-	f, err := root.Open(p)
+	f, err := h.opener.open(root, p)
 	if err != nil {
 		if !os.IsNotExist(err) {
 			h.log.Debug("open failed", "path", r.URL.Path, "err", err)

@@ -65,6 +65,7 @@ type Handler struct {
 	metrics *metrics
 	hv      headerValues
 	pool    sync.Pool // *recorder
+	opener  beneathOpener
 }
 
 // New returns a Handler serving what opts configure. It fails only when
