@@ -16,7 +16,7 @@ BENCH_TARGETS :=
 include $(wildcard mk/*.mk)
 
 .DEFAULT_GOAL := all
-.PHONY: all build test test-short lint fmt vet staticcheck bench demo ci generate tools
+.PHONY: all build test test-short lint fmt vet staticcheck bench bench-go demo ci generate tools fuzz
 
 all: build
 
@@ -64,5 +64,13 @@ bench-go:
 demo:
 	rm -rf $(DATA_DIR)
 	$(GO) run ./examples/systemcontroller --data-dir $(DATA_DIR) --listen 127.0.0.1:8119 --boot-listen 127.0.0.1:8120 --demo --audit-interval 5s
+
+## fuzz: every fuzz target for FUZZTIME each (seed corpora live in testdata/fuzz).
+FUZZTIME ?= 30s
+FUZZ_TARGETS := ./pxe/dhcpd:FuzzHandlePacket ./pxe/tftpd:FuzzParseRequest ./dc:FuzzParseBootstrapValues \
+	./dc/api:FuzzAppendString ./redfish/emulator:FuzzServeHTTP
+fuzz:
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; echo "== $$fn ($$pkg)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$pkg || exit 1; done
 
 ci: lint test
