@@ -45,10 +45,6 @@ func (a *App) Run(ctx context.Context) error {
 		return err
 	}
 	url := urlOf(ln.Addr())
-	if err := writeFileAtomic(filepath.Join(a.cfg.DataDir, urlFile), []byte(url+"\n"), 0o644); err != nil {
-		_ = ln.Close()
-		return err
-	}
 	if a.token.created {
 		// Printed once, on the start that created it, and never logged.
 		fmt.Fprintf(a.stderr, "\nAtoll System Controller API token (shown once; also in %s, mode 0600):\n\n    %s\n\n",
@@ -67,6 +63,12 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	a.log.Info("system controller listening", "url", url, "data_dir", a.cfg.DataDir, "phases", a.cfg.Phases,
 		"sim_phase_duration", a.cfg.SimPhaseDuration, "health", a.cfg.Health, "boot_url", a.bootURL)
+	// The url file says the controller is ready: written once the Manager
+	// has started (interrupted deploys resumed), with the listener open.
+	if err := writeFileAtomic(filepath.Join(a.cfg.DataDir, urlFile), []byte(url+"\n"), 0o644); err != nil {
+		_ = ln.Close()
+		return err
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
