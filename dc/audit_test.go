@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/atoll-edge/atoll/dc"
 	"github.com/atoll-edge/atoll/dc/dctest"
@@ -55,8 +56,9 @@ func (h *fakeHealth) callsOf(name string) int {
 	return h.calls[name]
 }
 
-// metricValue returns the value of the metric with that name and labels.
-func metricValue(t *testing.T, g prometheus.Gatherer, name string, labels map[string]string) float64 {
+// findMetric returns the first metric with that name whose labels include
+// labels, or nil.
+func findMetric(t *testing.T, g prometheus.Gatherer, name string, labels map[string]string) *dto.Metric {
 	t.Helper()
 	mfs, err := g.Gather()
 	if err != nil {
@@ -73,13 +75,22 @@ func metricValue(t *testing.T, g prometheus.Gatherer, name string, labels map[st
 					continue next
 				}
 			}
-			switch {
-			case m.GetCounter() != nil:
-				return m.GetCounter().GetValue()
-			case m.GetGauge() != nil:
-				return m.GetGauge().GetValue()
-			}
+			return m
 		}
+	}
+	return nil
+}
+
+// metricValue returns the value of the counter or gauge with that name and
+// labels (0 when there is none).
+func metricValue(t *testing.T, g prometheus.Gatherer, name string, labels map[string]string) float64 {
+	t.Helper()
+	m := findMetric(t, g, name, labels)
+	switch {
+	case m.GetCounter() != nil:
+		return m.GetCounter().GetValue()
+	case m.GetGauge() != nil:
+		return m.GetGauge().GetValue()
 	}
 	return 0
 }

@@ -64,28 +64,10 @@ func statuses(ev *dctest.Events, name string) []dc.DeployStatus {
 }
 
 // histogramCount returns the sample count of the histogram with that name
-// and labels.
+// and labels (0 when there is none).
 func histogramCount(t *testing.T, g prometheus.Gatherer, name string, labels map[string]string) uint64 {
 	t.Helper()
-	mfs, err := g.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			for _, lp := range m.GetLabel() {
-				if v, ok := labels[lp.GetName()]; ok && v != lp.GetValue() {
-					continue next
-				}
-			}
-			return m.GetHistogram().GetSampleCount()
-		}
-	}
-	return 0
+	return findMetric(t, g, name, labels).GetHistogram().GetSampleCount()
 }
 
 func equalStatuses(a, b []dc.DeployStatus) bool {
