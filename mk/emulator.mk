@@ -10,7 +10,8 @@ test-emulator:
 
 ## bench-emulator: Redfish GET of a System from 50 connections (wrk) against
 ## the bmc-emulator program, side by side with sushy-tools (fake driver) in the same
-## run when sushy-emulator is installed (Debian does not package it), then
+## run when a sushy-emulator command is on PATH (Debian does not package it;
+## bench.sh's header says how to provide it from the sushy-tools source), then
 ## the Go benchmarks (GET at 50 connections, handler alone, 1,000-BMC fleet).
 ## Needs: apt-get install -y --no-install-recommends wrk curl
 bench-emulator:

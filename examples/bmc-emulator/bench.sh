@@ -1,7 +1,21 @@
 #!/usr/bin/env bash
 # Redfish GET of a System with 50 concurrent connections: the BMC emulator,
-# and sushy-tools (fake driver) side by side in the same run when it is
-# installed. Run from the repository root: make bench-emulator.
+# and sushy-tools (fake driver) side by side in the same run when a
+# sushy-emulator command is on PATH. Run from the repository root:
+# make bench-emulator.
+#
+# sushy-tools is not packaged in Debian and PyPI may be unreachable; to
+# provide it, put the source of github.com/openstack/sushy-tools (any tree,
+# e.g. git archive of a clone) in /opt/sushy-tools, install its runtime deps
+# from Debian:
+#   apt-get install -y python3-flask python3-requests python3-tenacity \
+#     python3-bcrypt python3-webob python3-pbr
+# and make /usr/local/bin/sushy-emulator:
+#   #!/bin/sh
+#   export PYTHONPATH=/opt/sushy-tools PBR_VERSION=2.2.0
+#   exec /usr/bin/python3 -m sushy_tools.emulator.main "$@"
+# (/usr/bin/python3, the interpreter the Debian packages belong to.) Without
+# it the peer column reads "unavailable".
 set -euo pipefail
 
 GO=${GO:-go}
@@ -56,7 +70,7 @@ ours=$(load "$ours_url")
 
 peer="unavailable"
 ratio="-"
-note="sushy-tools is not packaged in Debian (apt-cache policy python3-sushy-tools: no candidate) and sushy-emulator is not installed; no peer figure measured"
+note="sushy-emulator is not on PATH, so no peer figure was measured; the header of examples/bmc-emulator/bench.sh says how to provide it from the sushy-tools source"
 if command -v sushy-emulator >/dev/null; then
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 	cat >"$tmp/sushy.conf" <<CONF
