@@ -1,71 +1,39 @@
 package sqlstore
 
 import (
-	"embed"
 	"errors"
-	"fmt"
-	"net/url"
-	"time"
-
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
-
-	"github.com/atoll-edge/atoll/dc"
+	"io/fs"
 )
 
-// This file holds everything specific to SQLite. The queries in
-// sqlstore.go use ? placeholders, RETURNING and standard types, which
-// PostgreSQL also accepts once rebind turns ? into $n; a PostgreSQL backend
-// replaces this file (driver, DSN, error mapping, migrations directory).
-
-const driverName = "sqlite"
-
-//go:embed migrations/sqlite/*.sql
-var migrationFS embed.FS
-
-const migrationDir = "migrations/sqlite"
-
-// dsn returns the SQLite DSN for path: WAL, a busy timeout, foreign keys
-// enforced; readOnly connections refuse writes.
-func dsn(path string, busy time.Duration, readOnly bool) string {
-	q := url.Values{}
-	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "synchronous(NORMAL)")
-	if readOnly {
-		q.Add("_pragma", "query_only(1)")
-	} else {
-		q.Set("_txlock", "immediate")
-	}
-	return "file:" + path + "?" + q.Encode()
-}
-
-// rebind adapts a query's placeholders to the dialect (none for SQLite).
-func rebind(query string) string { return query }
-
-// mapError maps driver errors onto the dc vocabulary, keeping the driver
-// error in the chain.
-func mapError(err error) error {
-	var se *sqlite.Error
-	if !errors.As(err, &se) {
-		return err
-	}
-	switch se.Code() {
-	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
-		return fmt.Errorf("%w: %w", dc.ErrAlreadyExists, err)
-	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-		return fmt.Errorf("%w: %w", errForeignKey, err)
-	}
-	return err
+// dialect is what differs between the database engines behind a Store; the
+// queries and the store logic in sqlstore.go are shared. Each backend fills
+// one in its own file (dialect_sqlite.go, dialect_postgres.go), which holds
+// all of that engine's differences.
+type dialect struct {
+	// name names the engine in errors and logs.
+	name string
+	// migrations holds the backend's NNNN_description.sql files at its
+	// root, versioned per backend.
+	migrations fs.FS
+	// lockMigrations is run first in every migration transaction, so that
+	// several processes opening one database apply each migration once ("" if
+	// the transaction itself already excludes other writers).
+	lockMigrations string
+	// rebind adapts a query's ? placeholders to the engine.
+	rebind func(query string) string
+	// mapError maps driver errors onto the dc vocabulary (and errForeignKey),
+	// keeping the driver error in the chain.
+	mapError func(error) error
+	// retryable reports whether a write failed only because of another
+	// writer (a lock, a serialisation failure), so that retrying it may
+	// succeed.
+	retryable func(error) bool
+	// idGaps is true where a failed insert uses up an ID (PostgreSQL
+	// sequences are not transactional): creates then check the name and
+	// group first, so that a refused create does not skip an ID.
+	idGaps bool
 }
 
 // errForeignKey marks a foreign-key violation; callers turn it into
 // ErrNotFound (missing parent) or ErrInvalidState (existing children).
 var errForeignKey = errors.New("foreign key violation")
-
-// isBusy reports whether err is SQLite's "database is locked".
-func isBusy(err error) bool {
-	var se *sqlite.Error
-	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
-}

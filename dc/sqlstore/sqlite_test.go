@@ -177,9 +177,14 @@ func TestMigrations(t *testing.T) {
 // the same file concurrently: SQLite's lock and the busy timeout serialise
 // them, and compare-and-swap keeps the revisions exact.
 func TestTwoHandlesOnOneFile(t *testing.T) {
-	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "dc.db")
-	a, b := open(t, path), open(t, path)
+	testTwoHandles(t, open(t, path), open(t, path))
+}
+
+// testTwoHandles has two Stores on one database create subclouds and
+// append to a deploy log concurrently; every write must succeed once.
+func testTwoHandles(t *testing.T, a, b *sqlstore.Store) {
+	ctx := context.Background()
 	const per = 40
 	var wg sync.WaitGroup
 	errs := make(chan error, 2*per)

@@ -20,13 +20,17 @@ import (
 	"github.com/atoll-edge/atoll/dc"
 )
 
-// Options configure Open; the zero value means the defaults.
+// Options configure Open and OpenPostgres; the zero value means the
+// defaults.
 type Options struct {
 	// BusyTimeout is how long SQLite waits for a lock held by another
-	// process (default 5s).
+	// process (default 5s). SQLite only.
 	BusyTimeout time.Duration
 	// MaxReadConns bounds the read connections (default 4).
 	MaxReadConns int
+	// MaxWriteConns bounds the write connections (default 4). PostgreSQL
+	// only: SQLite writes through one connection.
+	MaxWriteConns int
 	// Logger receives migration logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -38,17 +42,20 @@ func (o Options) withDefaults() Options {
 	if o.MaxReadConns <= 0 {
 		o.MaxReadConns = 4
 	}
+	if o.MaxWriteConns <= 0 {
+		o.MaxWriteConns = 4
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return o
 }
 
-// Store is a dc.Store in a SQLite database file. All writes go through one
-// connection, so writers in this process never contend for SQLite's lock;
-// reads use a small pool of read-only connections that WAL lets run beside
-// the writer.
+// Store is a dc.Store in a SQL database: SQLite (Open) or PostgreSQL
+// (OpenPostgres). Writes and reads use separate connection pools; the
+// read pool's connections refuse writes.
 type Store struct {
+	d      *dialect
 	w, r   *sql.DB
 	opts   Options
 	closed atomic.Bool
@@ -56,41 +63,26 @@ type Store struct {
 
 var _ dc.Store = (*Store)(nil)
 
-// Open opens (creating if needed) the database at path and applies the
-// pending migrations.
-func Open(ctx context.Context, path string, opts Options) (*Store, error) {
-	o := opts.withDefaults()
-	w, err := sql.Open(driverName, dsn(path, o.BusyTimeout, false))
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
+// open migrates the database behind the write and read pools w and r
+// (which it owns from now on, closing them on failure) and returns the
+// Store over them; label names the database in errors.
+func open(ctx context.Context, d *dialect, label string, w, r *sql.DB, o Options) (*Store, error) {
+	s := &Store{d: d, w: w, r: r, opts: o}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlstore: migrate %s database %s: %w", d.name, label, err)
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxIdleTime(0)
-	w.SetConnMaxLifetime(0)
-	if err := migrate(ctx, w, o.Logger); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("sqlstore: migrate %s: %w", path, err)
-	}
-	r, err := sql.Open(driverName, dsn(path, o.BusyTimeout, true))
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
-	}
-	r.SetMaxOpenConns(o.MaxReadConns)
-	r.SetMaxIdleConns(o.MaxReadConns)
 	if err := r.PingContext(ctx); err != nil {
-		w.Close()
-		r.Close()
-		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
+		s.Close()
+		return nil, fmt.Errorf("sqlstore: open %s database %s: %w", d.name, label, err)
 	}
-	return &Store{w: w, r: r, opts: o}, nil
+	return s, nil
 }
 
 // SchemaVersion returns the highest applied migration.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	var v int
-	err := s.r.QueryRowContext(ctx, rebind(`SELECT COALESCE(MAX(version), 0) FROM schema_migrations`)).Scan(&v)
+	err := s.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v)
 	return v, err
 }
 
@@ -100,8 +92,8 @@ type migration struct {
 	sql     string
 }
 
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFS, migrationDir)
+func loadMigrations(fsys fs.FS) ([]migration, error) {
+	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
 		return nil, err
 	}
@@ -110,10 +102,10 @@ func loadMigrations() ([]migration, error) {
 		name := e.Name()
 		num, _, ok := strings.Cut(name, "_")
 		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
+		if !ok || err != nil || v <= 0 || path.Ext(name) != ".sql" {
 			return nil, fmt.Errorf("migration %s: name must be NNNN_description.sql", name)
 		}
-		body, err := fs.ReadFile(migrationFS, path.Join(migrationDir, name))
+		body, err := fs.ReadFile(fsys, name)
 		if err != nil {
 			return nil, err
 		}
@@ -128,47 +120,66 @@ func loadMigrations() ([]migration, error) {
 	return out, nil
 }
 
-// migrate applies pending migrations, each in its own transaction with its
-// schema_migrations row.
-func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
-	ms, err := loadMigrations()
+// migrate applies the pending migrations, each in its own transaction with
+// its schema_migrations row. Every transaction first takes the dialect's
+// migration lock and reads the version again, so that processes opening
+// one database together apply each migration once.
+func (s *Store) migrate(ctx context.Context) error {
+	ms, err := loadMigrations(s.d.migrations)
 	if err != nil {
 		return err
 	}
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	for {
+		done, err := s.migrateOne(ctx, ms)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+// migrateOne applies the first pending migration of ms, or reports that
+// none is pending.
+func (s *Store) migrateOne(ctx context.Context, ms []migration) (done bool, err error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	if s.d.lockMigrations != "" {
+		if _, err := tx.ExecContext(ctx, s.d.lockMigrations); err != nil {
+			return false, err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
     version    INTEGER PRIMARY KEY,
     name       TEXT NOT NULL,
     applied_at TEXT NOT NULL
 )`); err != nil {
-		return err
+		return false, err
 	}
 	var cur int
-	if err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&cur); err != nil {
-		return err
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&cur); err != nil {
+		return false, err
 	}
 	if cur > len(ms) {
-		return fmt.Errorf("database schema version %d is newer than this program's %d", cur, len(ms))
+		return false, fmt.Errorf("database schema version %d is newer than this program's %d", cur, len(ms))
 	}
-	for _, m := range ms[cur:] {
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("%s: %w", m.name, err)
-		}
-		if _, err := tx.ExecContext(ctx, rebind(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`),
-			m.version, m.name, formatTime(time.Now())); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("%s: %w", m.name, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("%s: %w", m.name, err)
-		}
-		log.InfoContext(ctx, "schema migration applied", "version", m.version, "name", m.name)
+	if cur == len(ms) {
+		return true, tx.Commit()
 	}
-	return nil
+	m := ms[cur]
+	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		return false, fmt.Errorf("%s: %w", m.name, err)
+	}
+	if _, err := tx.ExecContext(ctx, s.d.rebind(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`),
+		m.version, m.name, formatTime(time.Now())); err != nil {
+		return false, fmt.Errorf("%s: %w", m.name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("%s: %w", m.name, err)
+	}
+	s.opts.Logger.InfoContext(ctx, "schema migration applied", "dialect", s.d.name, "version", m.version, "name", m.name)
+	return false, nil
 }
 
 // Close closes both connection pools. Later calls return dc.ErrClosed.
@@ -186,8 +197,9 @@ func (s *Store) check() error {
 	return nil
 }
 
-// write runs fn in a write transaction, retrying with backoff if SQLite
-// reports the database locked by another process beyond BusyTimeout.
+// write runs fn in a write transaction, retrying with backoff if it failed
+// only because of another writer: SQLite's lock held by another process
+// beyond BusyTimeout, a PostgreSQL serialisation failure or deadlock.
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := s.check(); err != nil {
 		return err
@@ -197,20 +209,20 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return backoff.Retry(func() error {
 		tx, err := s.w.BeginTx(ctx, nil)
 		if err != nil {
-			if isBusy(err) {
+			if s.d.retryable(err) {
 				return err
 			}
 			return backoff.Permanent(err)
 		}
 		if err := fn(tx); err != nil {
 			tx.Rollback()
-			if isBusy(err) {
+			if s.d.retryable(err) {
 				return err
 			}
 			return backoff.Permanent(err)
 		}
 		if err := tx.Commit(); err != nil {
-			if isBusy(err) {
+			if s.d.retryable(err) {
 				return err
 			}
 			return backoff.Permanent(err)
@@ -381,6 +393,23 @@ func scanSubcloud(row scanner) (*dc.Subcloud, error) {
 	return &s, nil
 }
 
+// refusedInsert returns the error an insert would fail with, checked
+// before it where a failed insert would use up an ID (dialect.idGaps): err
+// from the check, ErrAlreadyExists if taken rows hold the unique name,
+// errForeignKey if no parent row exists. The constraints still decide a
+// race with another process.
+func refusedInsert(err error, taken, parents int) error {
+	switch {
+	case err != nil:
+		return err
+	case taken > 0:
+		return fmt.Errorf("name taken: %w", dc.ErrAlreadyExists)
+	case parents == 0:
+		return errForeignKey
+	}
+	return nil
+}
+
 func notFound(what string, key any) error {
 	return fmt.Errorf("sqlstore: %s %v: %w", what, key, dc.ErrNotFound)
 }
@@ -394,13 +423,22 @@ func (s *Store) CreateSubcloud(ctx context.Context, sc *dc.Subcloud) (*dc.Subclo
 		return nil, err
 	}
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, rebind(`INSERT INTO subclouds
+		if s.d.idGaps {
+			var taken, groups int
+			err := tx.QueryRowContext(ctx, s.d.rebind(`SELECT
+    (SELECT COUNT(*) FROM subclouds WHERE name = ?), (SELECT COUNT(*) FROM subcloud_groups WHERE id = ?)`),
+				c.Name, c.GroupID).Scan(&taken, &groups)
+			if err := refusedInsert(err, taken, groups); err != nil {
+				return err
+			}
+		}
+		return tx.QueryRowContext(ctx, s.d.rebind(`INSERT INTO subclouds
     (name, group_id, management_state, availability_status, deploy_status, management_subnet, revision, created_at, updated_at, data)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 			c.Name, c.GroupID, string(c.ManagementState), string(c.Availability), string(c.DeployStatus),
 			prefixText(c), c.Revision, formatTime(c.CreatedAt), formatTime(c.UpdatedAt), data).Scan(&c.ID)
 	})
-	if err = mapError(err); errors.Is(err, errForeignKey) {
+	if err = s.d.mapError(err); errors.Is(err, errForeignKey) {
 		return nil, notFound("group", c.GroupID)
 	}
 	if err != nil {
@@ -423,7 +461,7 @@ func (s *Store) getSubcloud(ctx context.Context, where string, key any) (*dc.Sub
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	sc, err := scanSubcloud(s.r.QueryRowContext(ctx, rebind(`SELECT `+subcloudColumns+` FROM subclouds WHERE `+where), key))
+	sc, err := scanSubcloud(s.r.QueryRowContext(ctx, s.d.rebind(`SELECT `+subcloudColumns+` FROM subclouds WHERE `+where), key))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("subcloud", key)
 	}
@@ -438,7 +476,7 @@ func (s *Store) ListSubclouds(ctx context.Context) ([]*dc.Subcloud, error) {
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	rows, err := s.r.QueryContext(ctx, rebind(`SELECT `+subcloudColumns+` FROM subclouds ORDER BY id`))
+	rows, err := s.r.QueryContext(ctx, s.d.rebind(`SELECT `+subcloudColumns+` FROM subclouds ORDER BY id`))
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list subclouds: %w", err)
 	}
@@ -466,7 +504,7 @@ func (s *Store) UpdateSubcloud(ctx context.Context, sc *dc.Subcloud) (*dc.Subclo
 	}
 	var created string
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, rebind(`UPDATE subclouds SET
+		err := tx.QueryRowContext(ctx, s.d.rebind(`UPDATE subclouds SET
     name = ?, group_id = ?, management_state = ?, availability_status = ?, deploy_status = ?,
     management_subnet = ?, revision = revision + 1, updated_at = ?, data = ?
 WHERE id = ? AND revision = ? RETURNING created_at`),
@@ -477,7 +515,7 @@ WHERE id = ? AND revision = ? RETURNING created_at`),
 		}
 		return err
 	})
-	if err = mapError(err); errors.Is(err, errForeignKey) {
+	if err = s.d.mapError(err); errors.Is(err, errForeignKey) {
 		return nil, notFound("group", c.GroupID)
 	}
 	if err != nil {
@@ -493,7 +531,7 @@ WHERE id = ? AND revision = ? RETURNING created_at`),
 // missingOrStale explains why a CAS touched no row.
 func (s *Store) missingOrStale(ctx context.Context, tx *sql.Tx, table string, id, revision int64) error {
 	var cur int64
-	err := tx.QueryRowContext(ctx, rebind(`SELECT revision FROM `+table+` WHERE id = ?`), id).Scan(&cur)
+	err := tx.QueryRowContext(ctx, s.d.rebind(`SELECT revision FROM `+table+` WHERE id = ?`), id).Scan(&cur)
 	if errors.Is(err, sql.ErrNoRows) {
 		return notFound(strings.TrimSuffix(table, "s"), id)
 	}
@@ -506,7 +544,7 @@ func (s *Store) missingOrStale(ctx context.Context, tx *sql.Tx, table string, id
 // DeleteSubcloud implements dc.Store.
 func (s *Store) DeleteSubcloud(ctx context.Context, id, revision int64) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, rebind(`DELETE FROM subclouds WHERE id = ? AND revision = ?`), id, revision)
+		res, err := tx.ExecContext(ctx, s.d.rebind(`DELETE FROM subclouds WHERE id = ? AND revision = ?`), id, revision)
 		if err != nil {
 			return err
 		}
@@ -519,7 +557,7 @@ func (s *Store) DeleteSubcloud(ctx context.Context, id, revision int64) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("sqlstore: delete subcloud %d: %w", id, mapError(err))
+		return fmt.Errorf("sqlstore: delete subcloud %d: %w", id, s.d.mapError(err))
 	}
 	return nil
 }
@@ -551,14 +589,21 @@ func (s *Store) CreateGroup(ctx context.Context, g *dc.Group) (*dc.Group, error)
 	c := g.Clone()
 	c.Revision = 1
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, rebind(`INSERT INTO subcloud_groups
+		if s.d.idGaps {
+			var taken int
+			err := tx.QueryRowContext(ctx, s.d.rebind(`SELECT COUNT(*) FROM subcloud_groups WHERE name = ?`), c.Name).Scan(&taken)
+			if err := refusedInsert(err, taken, 1); err != nil {
+				return err
+			}
+		}
+		return tx.QueryRowContext(ctx, s.d.rebind(`INSERT INTO subcloud_groups
     (name, description, update_apply_type, max_parallel_subclouds, revision, created_at, updated_at)
 VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 			c.Name, c.Description, string(c.UpdateApplyType), c.MaxParallelSubclouds, c.Revision,
 			formatTime(c.CreatedAt), formatTime(c.UpdatedAt)).Scan(&c.ID)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: create group %q: %w", c.Name, mapError(err))
+		return nil, fmt.Errorf("sqlstore: create group %q: %w", c.Name, s.d.mapError(err))
 	}
 	return c, nil
 }
@@ -577,7 +622,7 @@ func (s *Store) getGroup(ctx context.Context, where string, key any) (*dc.Group,
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	g, err := scanGroup(s.r.QueryRowContext(ctx, rebind(`SELECT `+groupColumns+` FROM subcloud_groups WHERE `+where), key))
+	g, err := scanGroup(s.r.QueryRowContext(ctx, s.d.rebind(`SELECT `+groupColumns+` FROM subcloud_groups WHERE `+where), key))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("group", key)
 	}
@@ -592,7 +637,7 @@ func (s *Store) ListGroups(ctx context.Context) ([]*dc.Group, error) {
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	rows, err := s.r.QueryContext(ctx, rebind(`SELECT `+groupColumns+` FROM subcloud_groups ORDER BY id`))
+	rows, err := s.r.QueryContext(ctx, s.d.rebind(`SELECT `+groupColumns+` FROM subcloud_groups ORDER BY id`))
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list groups: %w", err)
 	}
@@ -613,7 +658,7 @@ func (s *Store) UpdateGroup(ctx context.Context, g *dc.Group) (*dc.Group, error)
 	c := g.Clone()
 	var created string
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, rebind(`UPDATE subcloud_groups SET
+		err := tx.QueryRowContext(ctx, s.d.rebind(`UPDATE subcloud_groups SET
     name = ?, description = ?, update_apply_type = ?, max_parallel_subclouds = ?, revision = revision + 1, updated_at = ?
 WHERE id = ? AND revision = ? RETURNING created_at`),
 			c.Name, c.Description, string(c.UpdateApplyType), c.MaxParallelSubclouds, formatTime(c.UpdatedAt),
@@ -624,7 +669,7 @@ WHERE id = ? AND revision = ? RETURNING created_at`),
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: update group %d: %w", c.ID, mapError(err))
+		return nil, fmt.Errorf("sqlstore: update group %d: %w", c.ID, s.d.mapError(err))
 	}
 	c.Revision++
 	if c.CreatedAt, err = parseTime(created); err != nil {
@@ -636,7 +681,7 @@ WHERE id = ? AND revision = ? RETURNING created_at`),
 // DeleteGroup implements dc.Store.
 func (s *Store) DeleteGroup(ctx context.Context, id, revision int64) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, rebind(`DELETE FROM subcloud_groups WHERE id = ? AND revision = ?`), id, revision)
+		res, err := tx.ExecContext(ctx, s.d.rebind(`DELETE FROM subcloud_groups WHERE id = ? AND revision = ?`), id, revision)
 		if err != nil {
 			return err
 		}
@@ -648,7 +693,7 @@ func (s *Store) DeleteGroup(ctx context.Context, id, revision int64) error {
 		}
 		return nil
 	})
-	if err = mapError(err); errors.Is(err, errForeignKey) {
+	if err = s.d.mapError(err); errors.Is(err, errForeignKey) {
 		return fmt.Errorf("sqlstore: delete group %d: it still has subclouds: %w", id, dc.ErrInvalidState)
 	}
 	if err != nil {
@@ -660,11 +705,11 @@ func (s *Store) DeleteGroup(ctx context.Context, id, revision int64) error {
 // AppendDeployLog implements dc.Store.
 func (s *Store) AppendDeployLog(ctx context.Context, subcloudID int64, e dc.LogEntry) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, rebind(`INSERT INTO subcloud_deploy_log (subcloud_id, logged_at, phase, message) VALUES (?, ?, ?, ?)`),
+		_, err := tx.ExecContext(ctx, s.d.rebind(`INSERT INTO subcloud_deploy_log (subcloud_id, logged_at, phase, message) VALUES (?, ?, ?, ?)`),
 			subcloudID, formatTime(e.Time), string(e.Phase), e.Message)
 		return err
 	})
-	if err = mapError(err); errors.Is(err, errForeignKey) {
+	if err = s.d.mapError(err); errors.Is(err, errForeignKey) {
 		return notFound("subcloud", subcloudID)
 	}
 	if err != nil {
@@ -684,13 +729,13 @@ func (s *Store) DeployLog(ctx context.Context, subcloudID int64) ([]dc.LogEntry,
 	}
 	defer tx.Rollback()
 	var one int
-	if err := tx.QueryRowContext(ctx, rebind(`SELECT 1 FROM subclouds WHERE id = ?`), subcloudID).Scan(&one); err != nil {
+	if err := tx.QueryRowContext(ctx, s.d.rebind(`SELECT 1 FROM subclouds WHERE id = ?`), subcloudID).Scan(&one); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, notFound("subcloud", subcloudID)
 		}
 		return nil, fmt.Errorf("sqlstore: deploy log: %w", err)
 	}
-	rows, err := tx.QueryContext(ctx, rebind(`SELECT logged_at, phase, message FROM subcloud_deploy_log WHERE subcloud_id = ? ORDER BY seq`), subcloudID)
+	rows, err := tx.QueryContext(ctx, s.d.rebind(`SELECT logged_at, phase, message FROM subcloud_deploy_log WHERE subcloud_id = ? ORDER BY seq`), subcloudID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: deploy log: %w", err)
 	}

@@ -11,18 +11,18 @@ import (
 	"github.com/atoll-edge/atoll/dc"
 	"github.com/atoll-edge/atoll/dc/dctest"
 	"github.com/atoll-edge/atoll/dc/sqlstore"
+	"github.com/atoll-edge/atoll/internal/pgtest"
 )
 
-// harness keeps one SQLite file per subtest in a temporary directory.
-type harness struct{ path string }
-
-func (h *harness) MakeStore(ctx context.Context) (dc.Store, error) {
-	return sqlstore.Open(ctx, h.path, sqlstore.Options{})
+// harness opens the store of one subtest: MakeStore and Reopen both open
+// the same database (a SQLite file, a PostgreSQL database).
+type harness struct {
+	open func(ctx context.Context) (*sqlstore.Store, error)
 }
 
-func (h *harness) Reopen(ctx context.Context) (dc.Store, error) {
-	return sqlstore.Open(ctx, h.path, sqlstore.Options{})
-}
+func (h *harness) MakeStore(ctx context.Context) (dc.Store, error) { return h.open(ctx) }
+
+func (h *harness) Reopen(ctx context.Context) (dc.Store, error) { return h.open(ctx) }
 
 func (h *harness) Close() {}
 
@@ -33,13 +33,31 @@ func TestMain(m *testing.M) {
 
 func TestConformance(t *testing.T) {
 	dctest.RunStoreTests(t, func(_ context.Context, t *testing.T) (dctest.Harness, error) {
-		return &harness{path: filepath.Join(t.TempDir(), "dc.db")}, nil
+		path := filepath.Join(t.TempDir(), "dc.db")
+		return &harness{open: func(ctx context.Context) (*sqlstore.Store, error) {
+			return sqlstore.Open(ctx, path, sqlstore.Options{})
+		}}, nil
 	})
 }
 
+// BenchmarkStore runs the shared benchmarks on both backends, SQLite and
+// PostgreSQL (a private server on a unix socket, see internal/pgtest), in
+// one run so that their figures compare.
 func BenchmarkStore(b *testing.B) {
-	dctest.RunStoreBenchmarks(b, func(ctx context.Context, b *testing.B) (dc.Store, error) {
-		return sqlstore.Open(ctx, filepath.Join(b.TempDir(), "dc.db"), sqlstore.Options{})
+	b.Run("backend=sqlite", func(b *testing.B) {
+		dctest.RunStoreBenchmarks(b, func(ctx context.Context, b *testing.B) (dc.Store, error) {
+			return sqlstore.Open(ctx, filepath.Join(b.TempDir(), "dc.db"), sqlstore.Options{})
+		})
+	})
+	b.Run("backend=postgres", func(b *testing.B) {
+		srv := pgtest.Start(b)
+		dctest.RunStoreBenchmarks(b, func(ctx context.Context, b *testing.B) (dc.Store, error) {
+			dsn, err := srv.NewDatabase(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return sqlstore.OpenPostgres(ctx, dsn, sqlstore.Options{})
+		})
 	})
 }
 
