@@ -61,7 +61,7 @@ func (a *App) Run(ctx context.Context) error {
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
-	a.log.Info("system controller listening", "url", url, "data_dir", a.cfg.DataDir, "phases", a.cfg.Phases,
+	a.log.Info("system controller listening", "url", url, "data_dir", a.cfg.DataDir, "store", a.cfg.storeKind(), "phases", a.cfg.Phases,
 		"sim_phase_duration", a.cfg.SimPhaseDuration, "health", a.cfg.Health, "boot_url", a.bootURL)
 	// The url file says the controller is ready: written once the Manager
 	// has started (interrupted deploys resumed), with the listener open.

@@ -17,6 +17,11 @@ import (
 type Config struct {
 	// DataDir holds atoll.db, secret.key, token and url.
 	DataDir string `yaml:"data_dir"`
+	// Database selects the store: empty for the embedded SQLite file
+	// DataDir/atoll.db, or a PostgreSQL DSN (a postgres:// URL or libpq
+	// key=value pairs). One controller at a time per database: the
+	// Manager serves lists from its in-memory read model.
+	Database string `yaml:"database"`
 	// Listen is the API's TCP address.
 	Listen string `yaml:"listen"`
 	// Phases selects the deploy phases: "redfish" (install through the
@@ -84,6 +89,7 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 	var fromFlags Config
 	configPath := fs.String("config", "", "YAML configuration file (flags override it)")
 	fs.StringVar(&fromFlags.DataDir, "data-dir", cfg.DataDir, "data directory: atoll.db, secret.key, token, url")
+	fs.StringVar(&fromFlags.Database, "database", cfg.Database, "PostgreSQL DSN (postgres://... or key=value); empty: SQLite in --data-dir")
 	fs.StringVar(&fromFlags.Listen, "listen", cfg.Listen, "API listen address")
 	fs.StringVar(&fromFlags.Phases, "phases", cfg.Phases, `deploy phases: "redfish" (install over the BMC), "sim" (simulated) or "none" (straight to complete)`)
 	fs.StringVar(&fromFlags.BootListen, "boot-listen", cfg.BootListen, `boot server listen address ("" turns it off)`)
@@ -121,6 +127,8 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 		switch f.Name {
 		case "data-dir":
 			cfg.DataDir = fromFlags.DataDir
+		case "database":
+			cfg.Database = fromFlags.Database
 		case "listen":
 			cfg.Listen = fromFlags.Listen
 		case "phases":
@@ -156,6 +164,15 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 		}
 	})
 	return cfg, cfg.validate()
+}
+
+// storeKind names the store cfg selects, for logs (never the DSN, which
+// may carry a password).
+func (c Config) storeKind() string {
+	if c.Database != "" {
+		return "postgres"
+	}
+	return "sqlite"
 }
 
 func (c Config) validate() error {

@@ -12,7 +12,7 @@ import (
 func TestParseConfig(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "sc.yaml")
-	if err := os.WriteFile(file, []byte("data_dir: /from/file\nlisten: 127.0.0.1:9000\nsim_phase_duration: 7s\ndemo: true\n"), 0o600); err != nil {
+	if err := os.WriteFile(file, []byte("data_dir: /from/file\nlisten: 127.0.0.1:9000\nsim_phase_duration: 7s\ndemo: true\ndatabase: host=/run/pg dbname=dc\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	// The file overrides defaults; flags given on the command line override the file.
@@ -20,8 +20,12 @@ func TestParseConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.DataDir != "/from/file" || cfg.Listen != "127.0.0.1:0" || cfg.SimPhaseDuration != 7*time.Second || !cfg.Demo || cfg.Phases != "redfish" || cfg.BootListen != "127.0.0.1:8120" {
+	if cfg.DataDir != "/from/file" || cfg.Listen != "127.0.0.1:0" || cfg.SimPhaseDuration != 7*time.Second || !cfg.Demo || cfg.Phases != "redfish" || cfg.BootListen != "127.0.0.1:8120" ||
+		cfg.Database != "host=/run/pg dbname=dc" || cfg.storeKind() != "postgres" {
 		t.Fatalf("cfg = %+v", cfg)
+	}
+	if cfg, err := parseConfig(nil, io.Discard); err != nil || cfg.storeKind() != "sqlite" {
+		t.Fatalf("default store: %v %v", cfg.storeKind(), err)
 	}
 	bad := filepath.Join(dir, "bad.yaml")
 	if err := os.WriteFile(bad, []byte("listne: typo\n"), 0o600); err != nil {

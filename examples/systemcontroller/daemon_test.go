@@ -20,6 +20,7 @@ import (
 
 	"github.com/atoll-edge/atoll/dc"
 	"github.com/atoll-edge/atoll/dc/client"
+	"github.com/atoll-edge/atoll/internal/pgtest"
 )
 
 // buildDaemon builds the daemon into the test's temp dir (the go build
@@ -189,13 +190,27 @@ func listFleet(t *testing.T, c *client.Client) fleet {
 }
 
 // TestCrashResume kills the daemon with SIGKILL while deploys are
-// mid-phase, restarts it on the same data directory, and checks that the
-// phases resume and complete and that no subcloud or group is lost or
-// duplicated.
+// mid-phase, restarts it on the same data directory and database, and
+// checks that the phases resume and complete and that no subcloud or group
+// is lost or duplicated: on the embedded SQLite store, and on a real
+// PostgreSQL server (internal/pgtest; skipped with the install command
+// when its binaries are missing).
 func TestCrashResume(t *testing.T) {
 	bin := buildDaemon(t)
+	t.Run("sqlite", func(t *testing.T) { testCrashResume(t, bin) })
+	t.Run("postgres", func(t *testing.T) {
+		dsn, err := pgtest.Start(t).NewDatabase(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		testCrashResume(t, bin, "--database", dsn)
+	})
+}
+
+func testCrashResume(t *testing.T, bin string, storeArgs ...string) {
 	dataDir := t.TempDir()
-	d := startDaemon(t, bin, dataDir, "--sim-phase-duration", "3s")
+	args := append([]string{"--sim-phase-duration", "3s"}, storeArgs...)
+	d := startDaemon(t, bin, dataDir, args...)
 	if !strings.Contains(d.stderr(), d.token) {
 		t.Fatal("first start did not print the token")
 	}
@@ -241,7 +256,7 @@ func TestCrashResume(t *testing.T) {
 		t.Fatal("SIGKILL: process exited cleanly?")
 	}
 
-	d2 := startDaemon(t, bin, dataDir, "--sim-phase-duration", "3s")
+	d2 := startDaemon(t, bin, dataDir, args...)
 	if d2.token != d.token || strings.Contains(d2.stderr(), d.token) {
 		t.Fatal("restart changed or re-printed the token")
 	}

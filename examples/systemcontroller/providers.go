@@ -40,14 +40,23 @@ func newRegistry() *prometheus.Registry {
 	return reg
 }
 
-// openStore opens (creating) dataDir/atoll.db. Lists are served from the
+// openStore opens the PostgreSQL database of cfg.Database, or else
+// (creating it) the SQLite file dataDir/atoll.db. Lists are served from the
 // Manager's in-memory read model, not from the store: run one daemon per
-// database file.
+// database.
 func openStore(ctx context.Context, cfg Config, log *slog.Logger) (dc.Store, func(), error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, nil, err
 	}
-	st, err := sqlstore.Open(ctx, filepath.Join(cfg.DataDir, dbFile), sqlstore.Options{Logger: log})
+	var (
+		st  *sqlstore.Store
+		err error
+	)
+	if cfg.Database != "" {
+		st, err = sqlstore.OpenPostgres(ctx, cfg.Database, sqlstore.Options{Logger: log})
+	} else {
+		st, err = sqlstore.Open(ctx, filepath.Join(cfg.DataDir, dbFile), sqlstore.Options{Logger: log})
+	}
 	if err != nil {
 		return nil, nil, err
 	}
