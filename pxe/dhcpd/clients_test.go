@@ -14,7 +14,7 @@ import (
 	"github.com/atoll-edge/atoll/pxe/dhcpd"
 	"github.com/atoll-edge/atoll/pxe/dhcpd/internal/dhcpload"
 	"github.com/atoll-edge/atoll/pxe/dhcpd/internal/labproc"
-	"github.com/atoll-edge/atoll/pxe/dhcpd/internal/netns"
+	"github.com/atoll-edge/atoll/pxe/internal/netns"
 )
 
 // These tests run real DHCP clients against the server, each side in its

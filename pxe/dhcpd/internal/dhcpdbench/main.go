@@ -30,7 +30,7 @@ import (
 
 	"github.com/atoll-edge/atoll/pxe/dhcpd/internal/dhcpload"
 	"github.com/atoll-edge/atoll/pxe/dhcpd/internal/labproc"
-	"github.com/atoll-edge/atoll/pxe/dhcpd/internal/netns"
+	"github.com/atoll-edge/atoll/pxe/internal/netns"
 )
 
 var (

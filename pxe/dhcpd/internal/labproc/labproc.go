@@ -28,7 +28,7 @@ import (
 
 	"github.com/atoll-edge/atoll/pxe/dhcpd"
 	"github.com/atoll-edge/atoll/pxe/dhcpd/internal/dhcpload"
-	"github.com/atoll-edge/atoll/pxe/dhcpd/internal/netns"
+	"github.com/atoll-edge/atoll/pxe/internal/netns"
 )
 
 const (

@@ -1,7 +1,7 @@
-// Package netns builds the small network labs that pxe/dhcpd's tests and
-// benchmark run in: two network namespaces joined by a veth pair, so DHCP
-// broadcasts never leave them, and commands run inside either side with
-// `ip netns exec`.
+// Package netns builds the small network labs that the DHCP servers' tests
+// and benchmark (pxe/dhcpd, pxe/dhcpd6) run in: two network namespaces
+// joined by a veth pair, so DHCP broadcasts and multicasts never leave
+// them, and commands run inside either side with `ip netns exec`.
 //
 // Namespaces belong to OS threads, so nothing here switches the calling
 // process into a namespace: every program that must live in one runs as its
