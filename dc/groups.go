@@ -29,7 +29,7 @@ type GroupUpdate struct {
 	MaxParallelSubclouds *int
 }
 
-func validateGroupFields(name string, at ApplyType, maxPar int) error {
+func validateGroupFields(name, description string, at ApplyType, maxPar int) error {
 	if strings.TrimSpace(name) == "" {
 		return &ValidationError{Field: "name", Reason: "required"}
 	}
@@ -38,6 +38,12 @@ func validateGroupFields(name string, at ApplyType, maxPar int) error {
 	}
 	if _, isID := parseID(name); isID {
 		return &ValidationError{Field: "name", Reason: "must not be all digits (it would read as an id)"}
+	}
+	if err := validateText("name", name); err != nil {
+		return err
+	}
+	if err := validateText("description", description); err != nil {
+		return err
 	}
 	switch at {
 	case ApplySerial, ApplyParallel:
@@ -78,7 +84,7 @@ func (m *Manager) CreateGroup(ctx context.Context, req GroupRequest) (*Group, er
 	if req.MaxParallelSubclouds == 0 {
 		req.MaxParallelSubclouds = 2
 	}
-	if err := validateGroupFields(req.Name, req.UpdateApplyType, req.MaxParallelSubclouds); err != nil {
+	if err := validateGroupFields(req.Name, req.Description, req.UpdateApplyType, req.MaxParallelSubclouds); err != nil {
 		return nil, err
 	}
 	now := m.now()
@@ -133,7 +139,7 @@ func (m *Manager) UpdateGroup(ctx context.Context, ref string, u GroupUpdate) (*
 		if u.MaxParallelSubclouds != nil {
 			g.MaxParallelSubclouds = *u.MaxParallelSubclouds
 		}
-		if err := validateGroupFields(g.Name, g.UpdateApplyType, g.MaxParallelSubclouds); err != nil {
+		if err := validateGroupFields(g.Name, g.Description, g.UpdateApplyType, g.MaxParallelSubclouds); err != nil {
 			return nil, err
 		}
 		if *g == before {

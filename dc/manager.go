@@ -463,6 +463,16 @@ func (m *Manager) UpdateSubcloud(ctx context.Context, ref string, req UpdateRequ
 	if req.ManagementState != nil && *req.ManagementState != Managed && *req.ManagementState != Unmanaged {
 		return nil, &ValidationError{Field: "management-state", Reason: fmt.Sprintf("%q is not managed or unmanaged", *req.ManagementState)}
 	}
+	if req.Description != nil {
+		if err := validateText("description", *req.Description); err != nil {
+			return nil, err
+		}
+	}
+	if req.Location != nil {
+		if err := validateText("location", *req.Location); err != nil {
+			return nil, err
+		}
+	}
 	cur, err := m.lookup(ctx, ref)
 	if err != nil {
 		return nil, err

@@ -8,6 +8,8 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // reservedNames are region names a subcloud may not take (compared without
@@ -38,6 +40,28 @@ func validateName(name string) error {
 	}
 	if isReservedName(name) {
 		return &ValidationError{Field: "name", Reason: fmt.Sprintf("%q is reserved", name)}
+	}
+	return nil
+}
+
+// MaxTextLen bounds free-text fields (description, location), as
+// dcmanager's database columns do.
+const MaxTextLen = 255
+
+// validateText refuses free text that every backend cannot store the same
+// way or a terminal would misprint: more than MaxTextLen characters,
+// invalid UTF-8, NUL and other control characters (tab excepted).
+func validateText(field, v string) error {
+	if utf8.RuneCountInString(v) > MaxTextLen {
+		return &ValidationError{Field: field, Reason: fmt.Sprintf("is %d characters long; at most %d", utf8.RuneCountInString(v), MaxTextLen)}
+	}
+	if !utf8.ValidString(v) {
+		return &ValidationError{Field: field, Reason: "is not valid UTF-8"}
+	}
+	for i, r := range v {
+		if r != '\t' && unicode.IsControl(r) {
+			return &ValidationError{Field: field, Reason: fmt.Sprintf("has control character %U at byte %d", r, i)}
+		}
 	}
 	return nil
 }
@@ -111,6 +135,12 @@ func subcloudFromRequest(req AddRequest) (*Subcloud, error) {
 	}
 	if req.Location != "" {
 		s.Location = req.Location
+	}
+	if err := validateText("description", s.Description); err != nil {
+		return nil, err
+	}
+	if err := validateText("location", s.Location); err != nil {
+		return nil, err
 	}
 	switch s.SystemMode {
 	case "":

@@ -44,6 +44,10 @@ func TestAddValidation(t *testing.T) {
 		{"reserved SystemController", boot(func(b *dc.BootstrapValues) { b.Name = "systemcontroller" }), "name", ""},
 		{"reserved RegionOne", boot(func(b *dc.BootstrapValues) { b.Name = "REGIONONE" }), "name", ""},
 		{"duplicate name", boot(func(b *dc.BootstrapValues) { b.Name = "subcloud-0" }), "name", "subcloud-0"},
+		{"NUL in description", func(r *dc.AddRequest) { r.Description = "rack\x00 4" }, "description", ""},
+		{"control character in bootstrap location", boot(func(b *dc.BootstrapValues) { b.Location = "row 4\x1b[2J" }), "location", ""},
+		{"location too long", func(r *dc.AddRequest) { r.Location = strings.Repeat("é", dc.MaxTextLen+1) }, "location", ""},
+		{"description not UTF-8", func(r *dc.AddRequest) { r.Description = "\xff\xfe" }, "description", ""},
 		{"bad system mode", boot(func(b *dc.BootstrapValues) { b.SystemMode = "triplex" }), "system_mode", ""},
 		{"missing bootstrap address", func(r *dc.AddRequest) { r.BootstrapAddress = netip.Addr{} }, "bootstrap-address", ""},
 		{"bad CIDR", boot(func(b *dc.BootstrapValues) { b.ManagementSubnet = "10.9.0.0/33" }), "management_subnet", ""},
@@ -142,5 +146,56 @@ func TestValidationErrorMessage(t *testing.T) {
 	se := &dc.StateError{State: dc.Complete, Op: dc.OpResume}
 	if got, want := se.Error(), `cannot resume subcloud in deploy state "complete"`; got != want {
 		t.Fatalf("Error() = %q, want %q", got, want)
+	}
+}
+
+// TestTextFieldUpdates refuses bad free text in updates of subclouds and
+// groups with a ValidationError naming the field, and writes nothing.
+func TestTextFieldUpdates(t *testing.T) {
+	ctx := context.Background()
+	m, _ := newManager(t, dc.Options{Sealer: sealer(t)})
+	s, err := m.AddSubcloud(ctx, dctest.AddRequest(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := m.CreateGroup(ctx, dc.GroupRequest{Name: "east", UpdateApplyType: dc.ApplyParallel, MaxParallelSubclouds: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := []struct{ field, v string }{
+		{"description", "a\x00b"},
+		{"location", "a\rb"},
+		{"description", strings.Repeat("d", dc.MaxTextLen+1)},
+	}
+	check := func(what, field string, err error) {
+		t.Helper()
+		var ve *dc.ValidationError
+		if !errors.As(err, &ve) || ve.Field != field || !errors.Is(err, dc.ErrInvalid) {
+			t.Errorf("%s: err = %v, want a ValidationError on %s", what, err, field)
+		}
+	}
+	for _, b := range bad {
+		v := b.v
+		req := dc.UpdateRequest{Description: &v}
+		if b.field == "location" {
+			req = dc.UpdateRequest{Location: &v}
+		}
+		_, err := m.UpdateSubcloud(ctx, s.Name, req)
+		check("UpdateSubcloud "+b.field, b.field, err)
+		if b.field == "description" {
+			_, err = m.UpdateGroup(ctx, g.Name, dc.GroupUpdate{Description: &v})
+			check("UpdateGroup", "description", err)
+			_, err = m.CreateGroup(ctx, dc.GroupRequest{Name: "west", Description: v, UpdateApplyType: dc.ApplySerial, MaxParallelSubclouds: 1})
+			check("CreateGroup", "description", err)
+		}
+	}
+	if after, err := m.Subcloud(ctx, s.Name); err != nil || after.Revision != s.Revision {
+		t.Errorf("refused updates wrote: revision %d -> %d (%v)", s.Revision, after.Revision, err)
+	}
+	if after, err := m.Group(ctx, g.Name); err != nil || after.Revision != g.Revision {
+		t.Errorf("refused group updates wrote: %v", err)
+	}
+	if _, err := m.Group(ctx, "west"); !errors.Is(err, dc.ErrNotFound) {
+		t.Errorf("refused group was created: %v", err)
 	}
 }
