@@ -5,6 +5,8 @@
 #              disk, loopback HTTP, typed client, 8 concurrent adders): adds/s,
 #              full-list latency at 1k and 10k, the daemon's RSS; then the add
 #              (overlap) validation scaling 1k -> 10k and the list encoder.
+#              The scale run goes twice: on SQLite, then on a PostgreSQL
+#              server it starts (apt-get install -y postgresql).
 # test-dcapi:  the dc/api, dc/client, dcctl and systemcontroller tests (-race).
 
 DCAPI_PKGS := ./dc/api ./dc/client ./examples/dcctl ./examples/systemcontroller
@@ -18,6 +20,8 @@ bench: bench-dcapi
 
 bench-dcapi:
 	@ATOLL_BENCH_DC=$(DC_SCALE) $(GO) test -count=1 -run '^TestScaleBench$$' -v -timeout 30m ./examples/systemcontroller \
+		| grep -v -e '^=== RUN' -e '^{' -e '^PASS' -e '^ok '
+	@ATOLL_BENCH_DC=$(DC_SCALE) ATOLL_BENCH_DC_STORE=postgres $(GO) test -count=1 -run '^TestScaleBench$$' -v -timeout 30m ./examples/systemcontroller \
 		| grep -v -e '^=== RUN' -e '^{' -e '^PASS' -e '^ok '
 	@echo
 	@echo "add validation (management/OAM overlap) at 1k and 10k subclouds: go test -run '^\$$' -bench AddValidation ./dc"

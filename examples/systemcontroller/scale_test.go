@@ -17,6 +17,7 @@ import (
 
 	"github.com/atoll-edge/atoll/dc"
 	"github.com/atoll-edge/atoll/dc/client"
+	"github.com/atoll-edge/atoll/internal/pgtest"
 )
 
 // TestScaleBench is the dc API scale run behind `make bench-dc`: it starts
@@ -26,7 +27,8 @@ import (
 // ATOLL_BENCH_DC sets N (make bench-dcapi uses 10000); without it the run
 // is a 1,000-subcloud correctness check (every add listed, nothing
 // duplicated) whose figures are printed but judge nothing: timings are
-// benchmarks' business, not tests'.
+// benchmarks' business, not tests'. ATOLL_BENCH_DC_STORE=postgres runs it
+// on a PostgreSQL server started for the run (internal/pgtest) instead.
 func TestScaleBench(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the daemon as a process; skipped with -short")
@@ -48,7 +50,21 @@ func TestScaleBench(t *testing.T) {
 	dataDir := t.TempDir()
 	// No deploy phases: adds/s measures the API and the store, not the
 	// simulated pipeline (which costs a dozen store writes per subcloud).
-	d := startDaemon(t, bin, dataDir, "--phases", "none", "--log-level", "warn")
+	args := []string{"--phases", "none", "--log-level", "warn"}
+	storeName := "SQLite on disk"
+	switch kind := os.Getenv("ATOLL_BENCH_DC_STORE"); kind {
+	case "", "sqlite":
+	case "postgres":
+		dsn, err := pgtest.Start(t).NewDatabase(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "--database", dsn)
+		storeName = "PostgreSQL 15 (private server, unix socket, fsync off)"
+	default:
+		t.Fatalf("ATOLL_BENCH_DC_STORE=%q: want sqlite or postgres", kind)
+	}
+	d := startDaemon(t, bin, dataDir, args...)
 	c := d.client(t)
 	ctx := context.Background()
 
@@ -167,7 +183,7 @@ func TestScaleBench(t *testing.T) {
 		{"controller RSS now / peak (VmRSS / VmHWM)", fmt.Sprintf("%.0f / %.0f MiB", rss, hwm)},
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\ndc API scale: systemcontroller process (--phases none), SQLite on disk, loopback HTTP, typed client\n")
+	fmt.Fprintf(&b, "\ndc API scale: systemcontroller process (--phases none), %s, loopback HTTP, typed client\n", storeName)
 	w := 0
 	for _, r := range rows {
 		w = max(w, len(r[0]))
