@@ -148,3 +148,17 @@ func CleanupStale(ctx context.Context) {
 		_ = ip(ctx, "netns", "del", f[0])
 	}
 }
+
+// ClientMAC returns the MAC address of the client end, as
+// aa:bb:cc:dd:ee:ff.
+func (l *Lab) ClientMAC(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, "ip", "-n", l.ClientNS, "-br", "link", "show", l.ClientIf).Output()
+	if err != nil {
+		return "", fmt.Errorf("ip link show %s: %w", l.ClientIf, err)
+	}
+	f := strings.Fields(string(out))
+	if len(f) < 3 {
+		return "", fmt.Errorf("ip link show %s: unexpected %q", l.ClientIf, out)
+	}
+	return f[2], nil
+}
