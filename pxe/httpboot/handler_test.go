@@ -342,3 +342,26 @@ func TestPathTraversal(t *testing.T) {
 		}
 	}
 }
+
+// TestWholeFile checks the plain-GET path (header, then sendfile; small
+// bodies inline) against what http.ServeContent answers for the same file
+// when the request carries a conditional header that sends it there.
+func TestWholeFile(t *testing.T) {
+	f := newFixture(t, nil)
+	for _, path := range []string{"/images/disk.img", "/boot/efi/ipxe.efi"} {
+		body, h := curl(t, f.srv.URL+path)
+		// If-Modified-Since in the past: ServeContent answers 200 in full.
+		viaServeContent, h2 := curl(t, "-H", "If-Modified-Since: Mon, 01 Jan 2001 00:00:00 GMT", f.srv.URL+path)
+		if !bytes.Equal(body, viaServeContent) || len(body) == 0 {
+			t.Errorf("%s: plain GET gave %d bytes, ServeContent %d", path, len(body), len(viaServeContent))
+		}
+		for _, name := range []string{"Content-Length", "Content-Type", "Last-Modified", "Accept-Ranges", "Cache-Control", "ETag"} {
+			if a, b := header(h, name), header(h2, name); a != b || a == "" && name != "Cache-Control" && name != "ETag" {
+				t.Errorf("%s: %s = %q on the plain path, %q through ServeContent", path, name, a, b)
+			}
+		}
+		if got := header(h, "Content-Length"); got != fmt.Sprint(len(body)) {
+			t.Errorf("%s: Content-Length %s for %d bytes", path, got, len(body))
+		}
+	}
+}

@@ -12,13 +12,15 @@
 // threads (GOMAXPROCS=2 for Atoll, worker_processes 2 for nginx with
 // sendfile on, its config in a temporary directory and a free high port;
 // the system nginx is never touched). They serve the same bytes: Atoll from
-// its image store, nginx from the same files. Runs alternate between the
-// two servers so that load from other work on the machine hits both. The
-// wrk figure is the transfer rate; the pull figure the median wall time of
-// three pulls into fresh repositories, each followed by nothing else.
+// its image store, nginx from the same files. Figures on these shared
+// machines swing by tens of percent between seconds, so every case runs in
+// rounds that alternate the servers in ABBA order (-rounds wrk runs of
+// -wrk-duration each, -pulls pulls into fresh repositories): a figure is
+// the median over its rounds, and a ratio the median of the per-round
+// ratios, so both servers see the same load from other work.
 //
 // # Flags
 //
-// -wrk-duration, -pulls, -files and -bytes size the runs; -serve is the
+// -rounds, -wrk-duration, -pulls, -files and -bytes size the runs; -serve is the
 // internal mode in which the command is Atoll's server.
 package main

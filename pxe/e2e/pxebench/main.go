@@ -18,7 +18,8 @@ import (
 func main() {
 	serve := flag.String("serve", "", "internal: serve the image store in this directory and print the address")
 	duration := flag.Duration("wrk-duration", defaultWrkDuration, "duration of each wrk run")
-	pulls := flag.Int("pulls", 3, "ostree pulls per server (the median is reported)")
+	rounds := flag.Int("rounds", 6, "alternating wrk runs per server and concurrency (medians are reported)")
+	pulls := flag.Int("pulls", 5, "alternating ostree pulls per server and mode (medians are reported)")
 	files := flag.Int("files", 2900, "files in the generated OSTree tree")
 	bytes := flag.Int64("bytes", 78<<20, "total size of the generated tree (about half of it compresses)")
 	keep := flag.Bool("keep", false, "keep the work directory")
@@ -30,7 +31,11 @@ func main() {
 		}
 		return
 	}
-	cfg := benchConfig{wrkDuration: *duration, pulls: *pulls, files: *files, bytes: *bytes, keep: *keep}
+	if *rounds < 1 || *pulls < 1 {
+		fmt.Fprintln(os.Stderr, "pxebench: -rounds and -pulls must be at least 1")
+		os.Exit(2)
+	}
+	cfg := benchConfig{rounds: *rounds, wrkDuration: *duration, pulls: *pulls, files: *files, bytes: *bytes, keep: *keep}
 	if err := run(context.Background(), cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "pxebench:", err)
 		os.Exit(1)

@@ -23,12 +23,13 @@ import (
 )
 
 const (
-	defaultWrkDuration = 10 * time.Second
+	defaultWrkDuration = 3 * time.Second
 	imageSize          = 40 << 20
 	ref                = "atoll/bench/x86_64"
 )
 
 type benchConfig struct {
+	rounds      int
 	wrkDuration time.Duration
 	pulls       int
 	files       int
@@ -45,9 +46,9 @@ type server struct {
 }
 
 type row struct {
-	work, unit   string
-	atoll, nginx float64
-	higherBetter bool
+	work, unit          string
+	atoll, nginx, ratio float64
+	higherBetter        bool
 }
 
 func run(ctx context.Context, cfg benchConfig) error {
@@ -114,21 +115,36 @@ func run(ctx context.Context, cfg benchConfig) error {
 		}
 	}
 
+	// Figures on these shared machines swing by tens of percent from one
+	// second to the next, so each figure is the median of cfg.rounds
+	// short runs that alternate the servers (ABBA order), and the ratio
+	// is the median of the per-round ratios: both servers see the same
+	// weather.
 	var rows []row
+	order := func(round int) []server {
+		if round%2 == 0 {
+			return []server{atoll, nginx}
+		}
+		return []server{nginx, atoll}
+	}
 	for _, c := range []int{1, 50, 200} {
 		r := row{work: fmt.Sprintf("40 MiB image, wrk c=%d", c), unit: "MiB/s", higherBetter: true}
-		for i, s := range []server{atoll, nginx, atoll, nginx} {
-			mibs, err := wrk(ctx, s.image, c, cfg.wrkDuration/2)
-			if err != nil {
-				return fmt.Errorf("wrk %s: %w", s.name, err)
-			}
-			if i%2 == 0 {
-				r.atoll += mibs / 2
-			} else {
-				r.nginx += mibs / 2
+		var ta, tn []float64
+		for round := range cfg.rounds {
+			for _, s := range order(round) {
+				mibs, err := wrk(ctx, s.image, c, cfg.wrkDuration)
+				if err != nil {
+					return fmt.Errorf("wrk %s: %w", s.name, err)
+				}
+				if s.name == "atoll" {
+					ta = append(ta, mibs)
+				} else {
+					tn = append(tn, mibs)
+				}
 			}
 		}
-		fmt.Printf("  %-28s atoll %8.0f  nginx %8.0f MiB/s\n", r.work, r.atoll, r.nginx)
+		r.atoll, r.nginx, r.ratio = median(ta), median(tn), medianRatio(ta, tn)
+		fmt.Printf("  %-28s atoll %8.0f  nginx %8.0f MiB/s (runs: atoll %v, nginx %v)\n", r.work, r.atoll, r.nginx, ints(ta), ints(tn))
 		rows = append(rows, r)
 	}
 	for _, mode := range []string{"archive", "bare-user"} {
@@ -137,8 +153,8 @@ func run(ctx context.Context, cfg benchConfig) error {
 			name = "ostree pull via static delta (bare-user)"
 		}
 		var ta, tn []float64
-		for i := 0; i < cfg.pulls; i++ {
-			for _, s := range []server{atoll, nginx} {
+		for round := range cfg.pulls {
+			for _, s := range order(round) {
 				d, err := pull(ctx, work, s.repo, mode)
 				if err != nil {
 					return fmt.Errorf("pull from %s: %w", s.name, err)
@@ -150,7 +166,8 @@ func run(ctx context.Context, cfg benchConfig) error {
 				}
 			}
 		}
-		r := row{work: name, unit: "s", atoll: median(ta), nginx: median(tn)}
+		// For times, above 1 means atoll took less time.
+		r := row{work: name, unit: "s", atoll: median(ta), nginx: median(tn), ratio: medianRatio(tn, ta)}
 		fmt.Printf("  %-28s atoll %8.2f  nginx %8.2f s (runs: atoll %v, nginx %v)\n", r.work, r.atoll, r.nginx, secs(ta), secs(tn))
 		rows = append(rows, r)
 	}
@@ -159,13 +176,10 @@ func run(ctx context.Context, cfg benchConfig) error {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "work\tatoll\tnginx\tunit\tatoll vs nginx\t")
 	for _, r := range rows {
-		ratio := r.atoll / r.nginx
+		ratio := r.ratio
 		verdict := "faster"
-		if r.higherBetter && ratio < 1 || !r.higherBetter && ratio > 1 {
+		if ratio < 1 {
 			verdict = "slower"
-		}
-		if !r.higherBetter {
-			ratio = r.nginx / r.atoll
 		}
 		prec := 0
 		if r.unit == "s" {
@@ -174,7 +188,7 @@ func run(ctx context.Context, cfg benchConfig) error {
 		fmt.Fprintf(tw, "%s\t%.*f\t%.*f\t%s\t%.2fx (%s)\t\n", r.work, prec, r.atoll, prec, r.nginx, r.unit, ratio, verdict)
 	}
 	tw.Flush()
-	fmt.Println("ratio: throughput atoll/nginx; for times nginx/atoll (above 1 = atoll better). Servers: 2 threads each, loopback.")
+	fmt.Printf("ratio: median over %d alternating rounds of throughput atoll/nginx, for times nginx/atoll (above 1 = atoll better). Servers: 2 threads each, loopback.\n", cfg.rounds)
 	return nil
 }
 
@@ -184,6 +198,23 @@ func secs(v []float64) []string {
 		s = append(s, strconv.FormatFloat(x, 'f', 2, 64))
 	}
 	return s
+}
+
+func ints(v []float64) []string {
+	var s []string
+	for _, x := range v {
+		s = append(s, strconv.FormatFloat(x, 'f', 0, 64))
+	}
+	return s
+}
+
+// medianRatio is the median of a[i]/b[i].
+func medianRatio(a, b []float64) float64 {
+	r := make([]float64, len(a))
+	for i := range a {
+		r[i] = a[i] / b[i]
+	}
+	return median(r)
 }
 
 func median(v []float64) float64 {
