@@ -49,7 +49,8 @@
 // A [HostLookup] maps a client (DUID, and MAC address when known) to a
 // fixed [Host] address; [StaticHosts] takes DUIDs and MACs. The MAC comes
 // from the client link-layer address option (79) a relay added, else from
-// a DUID-LL or DUID-LLT.
+// a DUID-LL or DUID-LLT, else from the client's EUI-64 link-local address
+// (UEFI firmware sends a DUID-UUID).
 //
 // # Network boot
 //

@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
+var fuzzPeer = &net.UDPAddr{IP: net.ParseIP("fe80::5054:ff:fe00:3"), Port: 546, Zone: "eth0"}
+
 func fuzzServer(tb testing.TB, reg prometheus.Registerer) *Server {
 	tb.Helper()
 	hosts, err := NewStaticHosts(map[string]Host{"52:54:00:00:00:02": {IP: netip.MustParseAddr("fd00:a::20")}})
@@ -38,7 +40,7 @@ func fuzzServer(tb testing.TB, reg prometheus.Registerer) *Server {
 func FuzzHandle(f *testing.F) {
 	s := fuzzServer(f, nil)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		out := s.handlePacket(context.Background(), b)
+		out := s.handlePacket(context.Background(), b, fuzzPeer)
 		if out == nil {
 			return
 		}
@@ -62,11 +64,11 @@ func TestMalformedCounted(t *testing.T) {
 		deep, _ = dhcpv6.EncapsulateRelay(deep, dhcpv6.MessageTypeRelayForward, net.IPv6zero, net.IPv6loopback)
 	}
 	for _, b := range [][]byte{nil, []byte("x"), good[:3], good[:len(good)-1], adv, noCID.ToBytes(), deep.ToBytes()} {
-		if out := s.handlePacket(context.Background(), b); out != nil {
+		if out := s.handlePacket(context.Background(), b, fuzzPeer); out != nil {
 			t.Fatalf("answered %x", b)
 		}
 	}
-	if out := s.handlePacket(context.Background(), good); out == nil {
+	if out := s.handlePacket(context.Background(), good, fuzzPeer); out == nil {
 		t.Fatal("valid Solicit not answered")
 	}
 	malformed, notRequest := Counter(t, reg, "atoll_dhcpd6_dropped_total", reasonMalformed), Counter(t, reg, "atoll_dhcpd6_dropped_total", reasonNotRequest)

@@ -103,8 +103,8 @@ type BootConfig struct {
 	HTTPX64, HTTPARM64 string
 	// IPXEScript is the URL template of the script handed to iPXE (user
 	// class "iPXE") instead of the binary, which breaks the chainload
-	// loop. "{mac}" becomes the client MAC (aa:bb:cc:dd:ee:ff), "{mac-}"
-	// the same with hyphens, "{ip}" the assigned address (empty when
+	// loop. "{mac}" becomes the client MAC (aa:bb:cc:dd:ee:ff; empty when
+	// it is unknown, see [Client]), "{mac-}" the same with hyphens, "{ip}" the assigned address (empty when
 	// none) and "{arch}" the [dhcpd.Arch] name. Empty means iPXE gets the
 	// URL of its firmware architecture.
 	IPXEScript string
@@ -149,7 +149,9 @@ type Client struct {
 	DUID []byte
 	// MAC is the client's link-layer address when known: from the client
 	// link-layer address option (79) a relay added, else from a DUID-LL or
-	// DUID-LLT. Nil otherwise.
+	// DUID-LLT, else from the client's link-local address when it is a
+	// modified EUI-64 one (as UEFI firmware's, whose DUID is a DUID-UUID).
+	// Nil otherwise.
 	MAC net.HardwareAddr
 }
 

@@ -30,7 +30,8 @@ type Server struct {
 	log   *slog.Logger
 	now   func() time.Time
 	m     *metrics
-	sid   []byte // ServerID in wire form
+	sid   []byte      // ServerID in wire form
+	duid  dhcpv6.DUID // a copy of ServerID, which the caller may change
 	pools []*pool
 	local *pool // serves clients that are not relayed; nil if none
 
@@ -67,6 +68,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if o.ServerAddr.IsValid() {
 		s.reserved[o.ServerAddr] = true
+	}
+	if s.duid, err = dhcpv6.DUIDFromBytes(s.sid); err != nil {
+		return nil, &ConfigError{Field: "ServerID", Reason: err.Error()}
 	}
 	if s.m, err = newMetrics(o.Registerer, s.activeLeases); err != nil {
 		return nil, err
@@ -176,7 +180,7 @@ func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
 					cancel()
 					return
 				}
-				out := s.handlePacket(ctx, buf[:n])
+				out := s.handlePacket(ctx, buf[:n], peer)
 				if out == nil {
 					continue
 				}
@@ -194,15 +198,19 @@ func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
 	return nil
 }
 
-// handlePacket decodes one datagram, handles it and returns the encoded
-// reply, or nil when nothing is to be sent.
-func (s *Server) handlePacket(ctx context.Context, b []byte) []byte {
+// handlePacket decodes one datagram from peer, handles it and returns the
+// encoded reply, or nil when nothing is to be sent.
+func (s *Server) handlePacket(ctx context.Context, b []byte, peer net.Addr) []byte {
 	pkt, err := dhcpv6.FromBytes(b)
 	if err != nil {
 		s.m.dropped.WithLabelValues(reasonMalformed).Inc()
 		return nil
 	}
-	resp, _ := s.Handle(ctx, pkt)
+	var from netip.Addr
+	if u, ok := peer.(*net.UDPAddr); ok {
+		from, _ = netip.AddrFromSlice(u.IP)
+	}
+	resp, _ := s.handleFrom(ctx, pkt, from)
 	if resp == nil {
 		return nil
 	}
@@ -219,7 +227,9 @@ type request struct {
 }
 
 // unwrap opens the Relay-forward layers around a client message.
-func unwrap(pkt dhcpv6.DHCPv6) (*request, string, error) {
+// peer is the sender's address when known; for a direct client, its
+// link-local address.
+func unwrap(pkt dhcpv6.DHCPv6, peer netip.Addr) (*request, string, error) {
 	r := &request{}
 	var lla net.HardwareAddr
 	for depth := 0; ; depth++ {
@@ -235,6 +245,9 @@ func unwrap(pkt dhcpv6.DHCPv6) (*request, string, error) {
 			r.mac = lla
 			if r.mac == nil {
 				r.mac = duidMAC(m.Options.ClientID())
+			}
+			if r.mac == nil {
+				r.mac = eui64MAC(peer)
 			}
 			return r, "", nil
 		case *dhcpv6.RelayMessage:
@@ -254,6 +267,7 @@ func unwrap(pkt dhcpv6.DHCPv6) (*request, string, error) {
 			if _, hw := m.Options.ClientLinkLayerAddress(); len(hw) > 0 {
 				lla = hw
 			}
+			peer, _ = netip.AddrFromSlice(m.PeerAddr)
 			pkt = m.Options.RelayMessage()
 		default:
 			return nil, reasonMalformed, fmt.Errorf("%w: relay without a message", ErrMalformed)
@@ -276,6 +290,20 @@ func duidMAC(d dhcpv6.DUID) net.HardwareAddr {
 	return hw
 }
 
+// eui64MAC returns the MAC address embedded in a modified EUI-64
+// link-local address (fe80::5054:ff:fe12:3456 holds 52:54:00:12:34:56),
+// which firmware such as UEFI's uses; nil for any other address.
+func eui64MAC(a netip.Addr) net.HardwareAddr {
+	if !a.Is6() || !a.IsLinkLocalUnicast() {
+		return nil
+	}
+	b := a.As16()
+	if b[11] != 0xff || b[12] != 0xfe {
+		return nil
+	}
+	return net.HardwareAddr{b[8] ^ 2, b[9], b[10], b[13], b[14], b[15]}
+}
+
 // Handle computes the server's answer to one message without touching the
 // network: a client message or a Relay-forward around one (answered with
 // a Relay-reply that echoes each relay's Interface-Id). It returns nil
@@ -284,7 +312,12 @@ func duidMAC(d dhcpv6.DUID) net.HardwareAddr {
 // NoAddrsAvail, wrapping [ErrPoolExhausted]): a non-nil reply is always to
 // be sent.
 func (s *Server) Handle(ctx context.Context, pkt dhcpv6.DHCPv6) (dhcpv6.DHCPv6, error) {
-	r, reason, err := unwrap(pkt)
+	return s.handleFrom(ctx, pkt, netip.Addr{})
+}
+
+// handleFrom is Handle for a message from peer.
+func (s *Server) handleFrom(ctx context.Context, pkt dhcpv6.DHCPv6, peer netip.Addr) (dhcpv6.DHCPv6, error) {
+	r, reason, err := unwrap(pkt, peer)
 	if err != nil {
 		s.m.dropped.WithLabelValues(reason).Inc()
 		return nil, err
@@ -392,7 +425,7 @@ func (s *Server) newReply(m *dhcpv6.Message, t dhcpv6.MessageType) *dhcpv6.Messa
 	if cid := m.GetOneOption(dhcpv6.OptionClientID); cid != nil {
 		resp.AddOption(cid)
 	}
-	resp.AddOption(dhcpv6.OptServerID(s.opts.ServerID))
+	resp.AddOption(dhcpv6.OptServerID(s.duid))
 	return resp
 }
 

@@ -260,6 +260,7 @@ func TestReservations(t *testing.T) {
 		"duid:" + hexOf(duid(1).ToBytes()): {IP: netip.MustParseAddr("fd00:a::10"), Hostname: "by-duid"},
 		mac(2).String():                    {IP: netip.MustParseAddr("fd00:a::20")},
 		mac(3).String():                    {IP: netip.MustParseAddr("fd00:a::30")},
+		mac(4).String():                    {IP: netip.MustParseAddr("fd00:a::40")},
 		"52:54:00:00:00:09":                {IP: netip.MustParseAddr("fd00:a::100")}, // inside the range
 	})
 	if err != nil {
@@ -280,6 +281,13 @@ func TestReservations(t *testing.T) {
 	fw.AddOption(dhcpv6.OptClientLinkLayerAddress(iana.HWTypeEthernet, mac(3)))
 	if a := addrOf(exchange(t, s, fw)); a != netip.MustParseAddr("fd00:a::30") {
 		t.Fatalf("MAC reservation (option 79): got %s", a)
+	}
+	// MAC from the EUI-64 link-local peer address of firmware whose DUID
+	// is a DUID-UUID.
+	uuid := solicit(t, 51, dhcpv6.WithClientID(&dhcpv6.DUIDUUID{UUID: [16]byte{1, 2, 3}}))
+	fw, _ = dhcpv6.EncapsulateRelay(uuid, dhcpv6.MessageTypeRelayForward, net.ParseIP("fd00:a::2"), net.ParseIP("fe80::5054:ff:fe00:4"))
+	if a := addrOf(exchange(t, s, fw)); a != netip.MustParseAddr("fd00:a::40") {
+		t.Fatalf("MAC reservation (EUI-64 link-local): got %s", a)
 	}
 	// A reserved address inside the range is never handed to others.
 	for i := 10; i < 20; i++ {
