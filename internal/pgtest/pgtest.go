@@ -199,8 +199,9 @@ func startPrivate(ctx context.Context) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	sweepStale(time.Now())
 	// Short: the socket path must fit in sun_path.
-	dir, err := os.MkdirTemp("/tmp", "atoll-pg-")
+	dir, err := os.MkdirTemp("/tmp", dirPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("pgtest: %w", err)
 	}
@@ -260,6 +261,38 @@ func startPrivate(ctx context.Context) (_ *Server, err error) {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("pgtest: postgres did not accept connections: %w\n%s", err, s.logTail())
 		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// dirPrefix names the private servers' directories in /tmp.
+const dirPrefix = "atoll-pg-"
+
+// sweepStale removes the directories of private servers whose test binary
+// was killed (SIGKILL skips cleanups; Pdeathsig stops the server, but its
+// directory stays): those whose postmaster.pid names a process that is
+// gone, and those without one (initdb interrupted) older than ten minutes.
+func sweepStale(now time.Time) {
+	dirs, _ := filepath.Glob(filepath.Join("/tmp", dirPrefix+"*"))
+	for _, dir := range dirs {
+		fi, err := os.Stat(dir)
+		if err != nil || !fi.IsDir() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "data", "postmaster.pid"))
+		if err != nil {
+			if now.Sub(fi.ModTime()) > 10*time.Minute {
+				os.RemoveAll(dir)
+			}
+			continue
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		pid, err := strconv.Atoi(strings.TrimSpace(line))
+		if err != nil || pid <= 0 {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			os.RemoveAll(dir)
 		}
 	}
 }
