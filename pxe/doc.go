@@ -1,5 +1,6 @@
 // Package pxe serves network boot: it runs any subset of Atoll's DHCP
-// ([github.com/atoll-edge/atoll/pxe/dhcpd]), TFTP
+// ([github.com/atoll-edge/atoll/pxe/dhcpd]), DHCPv6
+// ([github.com/atoll-edge/atoll/pxe/dhcpd6]), TFTP
 // ([github.com/atoll-edge/atoll/pxe/tftpd]) and HTTP boot
 // ([github.com/atoll-edge/atoll/pxe/httpboot]) servers as one [Server].
 //
@@ -8,6 +9,7 @@
 // # The packages
 //
 //	pxe/dhcpd       DHCP (authoritative and proxyDHCP), boot file and iPXE script selection
+//	pxe/dhcpd6      DHCPv6 (stateful, relayed), RFC 5970 boot URLs and iPXE script selection
 //	pxe/tftpd       read-only TFTP with blksize, tsize, windowsize, timeout
 //	pxe/httpboot    images, UEFI HTTP boot files, iPXE scripts, OSTree repositories,
 //	                and the host status ("install complete") callback

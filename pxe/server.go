@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/atoll-edge/atoll/pxe/dhcpd"
+	"github.com/atoll-edge/atoll/pxe/dhcpd6"
 	"github.com/atoll-edge/atoll/pxe/httpboot"
 	"github.com/atoll-edge/atoll/pxe/tftpd"
 )
@@ -27,6 +28,7 @@ type Config struct {
 	// to their Addr.
 	Interface string
 	DHCP      *DHCPConfig
+	DHCP6     *DHCP6Config
 	TFTP      *TFTPConfig
 	HTTP      *HTTPConfig
 }
@@ -41,6 +43,17 @@ type DHCPConfig struct {
 	// Options configure the DHCP server. Logger and Registerer default to
 	// the Server's.
 	Options dhcpd.Options
+}
+
+// DHCP6Config configures the DHCPv6 service, for IPv6 PXE and HTTP boot.
+type DHCP6Config struct {
+	// Conn is an already-open socket to serve on. When nil the server
+	// opens [::]:547 on Config.Interface joined to ff02::1:2 (see
+	// [dhcpd6.ListenInterface]); Interface is then required.
+	Conn net.PacketConn
+	// Options configure the DHCPv6 server. Logger and Registerer default
+	// to the Server's.
+	Options dhcpd6.Options
 }
 
 // TFTPConfig configures the TFTP service.
@@ -89,22 +102,24 @@ type Options struct {
 	Registerer prometheus.Registerer
 }
 
-// Server runs DHCP, TFTP and HTTP boot services together. Create it with
-// [New], run it with [Server.Serve].
+// Server runs DHCP, DHCPv6, TFTP and HTTP boot services together. Create
+// it with [New], run it with [Server.Serve].
 type Server struct {
-	log  *slog.Logger
-	up   *prometheus.GaugeVec
-	dhcp *dhcpd.Server
-	tftp *tftpd.Server
-	http *http.Server
+	log   *slog.Logger
+	up    *prometheus.GaugeVec
+	dhcp  *dhcpd.Server
+	dhcp6 *dhcpd6.Server
+	tftp  *tftpd.Server
+	http  *http.Server
 
-	dhcpConn net.PacketConn
-	tftpConn net.PacketConn
-	httpLn   net.Listener
-	tftpRoot *os.Root
-	bootRoot *os.Root
-	shutdown time.Duration
-	served   bool
+	dhcpConn  net.PacketConn
+	dhcp6Conn net.PacketConn
+	tftpConn  net.PacketConn
+	httpLn    net.Listener
+	tftpRoot  *os.Root
+	bootRoot  *os.Root
+	shutdown  time.Duration
+	served    bool
 }
 
 // New builds the configured services and opens their sockets, so that
@@ -112,7 +127,7 @@ type Server struct {
 // before [Server.Serve]. Sockets passed in Config belong to the Server
 // from then on. On error everything New opened is closed again.
 func New(cfg Config, opts Options) (_ *Server, err error) {
-	if cfg.DHCP == nil && cfg.TFTP == nil && cfg.HTTP == nil {
+	if cfg.DHCP == nil && cfg.DHCP6 == nil && cfg.TFTP == nil && cfg.HTTP == nil {
 		return nil, &ConfigError{Field: "Config", Reason: "no service configured"}
 	}
 	if opts.Logger == nil {
@@ -127,7 +142,7 @@ func New(cfg Config, opts Options) (_ *Server, err error) {
 	}()
 	s.up = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: "atoll", Subsystem: "pxe", Name: "service_up",
-		Help: "1 while a PXE service (dhcp, tftp, http) is serving.",
+		Help: "1 while a PXE service (dhcp, dhcp6, tftp, http) is serving.",
 	}, []string{"service"})
 	if opts.Registerer != nil {
 		if err := opts.Registerer.Register(s.up); err != nil {
@@ -136,6 +151,11 @@ func New(cfg Config, opts Options) (_ *Server, err error) {
 	}
 	if c := cfg.DHCP; c != nil {
 		if err := s.newDHCP(cfg.Interface, *c, opts); err != nil {
+			return nil, err
+		}
+	}
+	if c := cfg.DHCP6; c != nil {
+		if err := s.newDHCP6(cfg.Interface, *c, opts); err != nil {
 			return nil, err
 		}
 	}
@@ -176,6 +196,30 @@ func (s *Server) newDHCP(iface string, c DHCPConfig, opts Options) error {
 			return fmt.Errorf("pxe: dhcp: %w", err)
 		}
 		s.dhcpConn = conn
+	}
+	return nil
+}
+
+func (s *Server) newDHCP6(iface string, c DHCP6Config, opts Options) error {
+	o := c.Options
+	if o.Logger == nil {
+		o.Logger = opts.Logger.With("service", "dhcp6")
+	}
+	if o.Registerer == nil {
+		o.Registerer = opts.Registerer
+	}
+	srv, err := dhcpd6.New(o)
+	if err != nil {
+		return fmt.Errorf("pxe: dhcp6: %w", err)
+	}
+	s.dhcp6, s.dhcp6Conn = srv, c.Conn
+	if s.dhcp6Conn == nil {
+		if iface == "" {
+			return &ConfigError{Field: "Interface", Reason: "required by DHCP6 without a Conn"}
+		}
+		if s.dhcp6Conn, err = dhcpd6.ListenInterface(iface); err != nil {
+			return fmt.Errorf("pxe: dhcp6: %w", err)
+		}
 	}
 	return nil
 }
@@ -273,6 +317,9 @@ func (c Config) closeAdopted() {
 	if c.DHCP != nil && c.DHCP.Conn != nil {
 		c.DHCP.Conn.Close()
 	}
+	if c.DHCP6 != nil && c.DHCP6.Conn != nil {
+		c.DHCP6.Conn.Close()
+	}
 	if c.TFTP != nil && c.TFTP.Conn != nil {
 		c.TFTP.Conn.Close()
 	}
@@ -283,6 +330,9 @@ func (c Config) closeAdopted() {
 
 // DHCPAddr is the DHCP socket's address, or nil when DHCP is off.
 func (s *Server) DHCPAddr() net.Addr { return addrOf(s.dhcpConn) }
+
+// DHCP6Addr is the DHCPv6 socket's address, or nil when DHCPv6 is off.
+func (s *Server) DHCP6Addr() net.Addr { return addrOf(s.dhcp6Conn) }
 
 // TFTPAddr is the TFTP socket's address, or nil when TFTP is off.
 func (s *Server) TFTPAddr() net.Addr { return addrOf(s.tftpConn) }
@@ -316,6 +366,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	if s.dhcp != nil {
 		g.Go(func() error { return s.run(gctx, "dhcp", func() error { return s.dhcp.Serve(gctx, s.dhcpConn) }) })
+	}
+	if s.dhcp6 != nil {
+		g.Go(func() error { return s.run(gctx, "dhcp6", func() error { return s.dhcp6.Serve(gctx, s.dhcp6Conn) }) })
 	}
 	if s.tftp != nil {
 		g.Go(func() error { return s.run(gctx, "tftp", func() error { return s.tftp.Serve(gctx, s.tftpConn) }) })
@@ -380,6 +433,9 @@ func (s *Server) Close() error {
 func (s *Server) closeAll() {
 	if s.dhcpConn != nil {
 		s.dhcpConn.Close()
+	}
+	if s.dhcp6Conn != nil {
+		s.dhcp6Conn.Close()
 	}
 	if s.tftpConn != nil {
 		s.tftpConn.Close()

@@ -13,12 +13,15 @@ import (
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/insomniacslk/dhcp/dhcpv6"
+	"github.com/insomniacslk/dhcp/iana"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/goleak"
 
 	"github.com/atoll-edge/atoll/pxe"
 	"github.com/atoll-edge/atoll/pxe/dhcpd"
+	"github.com/atoll-edge/atoll/pxe/dhcpd6"
 	"github.com/atoll-edge/atoll/pxe/httpboot"
 	"github.com/atoll-edge/atoll/pxe/pxetest"
 )
@@ -138,6 +141,58 @@ func gauge(t *testing.T, reg *prometheus.Registry, svc string) prometheus.Collec
 	}
 	t.Fatalf("no service_up{%s}", svc)
 	return nil
+}
+
+// TestServerDHCP6 serves DHCPv6 on a loopback socket: a Solicit from UEFI
+// firmware gets an address and its boot URL.
+func TestServerDHCP6(t *testing.T) {
+	conn, err := net.ListenPacket("udp6", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	reg := prometheus.NewRegistry()
+	srv, err := pxe.New(pxe.Config{DHCP6: &pxe.DHCP6Config{Conn: conn, Options: dhcpd6.Options{
+		Pools: []dhcpd6.Pool{{Prefix: netip.MustParsePrefix("fd00:10::/64"),
+			Start: netip.MustParseAddr("fd00:10::100"), End: netip.MustParseAddr("fd00:10::1ff")}},
+		Boot: &dhcpd6.BootConfig{UEFIX64: "tftp://[fd00:10::1]/snponly.efi"},
+	}}}, pxe.Options{Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+
+	c, err := net.ListenPacket("udp6", "[::1]:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	mac, _ := net.ParseMAC("52:54:00:aa:bb:cc")
+	sol, err := dhcpv6.NewSolicit(mac, dhcpv6.WithArchType(iana.EFI_X86_64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.WriteTo(sol.ToBytes(), srv.DHCP6Addr()); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 1500)
+	n, _, err := c.ReadFrom(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adv, err := dhcpv6.MessageFromBytes(buf[:n])
+	if err != nil || adv.MessageType != dhcpv6.MessageTypeAdvertise || adv.Options.BootFileURL() != "tftp://[fd00:10::1]/snponly.efi" {
+		t.Fatalf("got %v, %v", adv, err)
+	}
+	if v := testutil.ToFloat64(gauge(t, reg, "dhcp6")); v != 1 {
+		t.Fatalf("atoll_pxe_service_up{service=dhcp6} = %v", v)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
 }
 
 func TestServerStopsWhenAServiceFails(t *testing.T) {
