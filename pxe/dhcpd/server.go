@@ -12,6 +12,8 @@ import (
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/dhcpv4/server4"
+
+	"github.com/atoll-edge/atoll/pxe/internal/udpserve"
 )
 
 // Server is a DHCPv4 server: authoritative with address pools, persistent
@@ -146,52 +148,16 @@ func ListenInterface(iface string, port int) (*net.UDPConn, error) {
 // read deadline to stop reading. At most [Options.Workers] packets are
 // handled at once. An error reading from conn is returned.
 func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if err := conn.SetReadDeadline(time.Time{}); err != nil {
-		return fmt.Errorf("dhcpd: clear read deadline: %w", err)
-	}
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetReadDeadline(time.Now()) })
-	defer stop()
-
-	var (
-		wg      sync.WaitGroup
-		errOnce sync.Once
-		readErr error
-	)
-	for range s.opts.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, 1500)
-			for {
-				n, peer, err := conn.ReadFrom(buf)
-				if err != nil {
-					if ctx.Err() != nil {
-						return
-					}
-					var ne net.Error
-					if errors.As(err, &ne) && ne.Timeout() {
-						continue
-					}
-					errOnce.Do(func() { readErr = err })
-					cancel()
-					return
-				}
-				out, dst := s.handlePacket(ctx, buf[:n], peer)
-				if out == nil {
-					continue
-				}
-				if _, err := conn.WriteTo(out, dst); err != nil {
-					s.m.dropped.WithLabelValues(reasonSendFailed).Inc()
-					s.log.Warn("send reply", "to", dst.String(), "err", err)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if readErr != nil {
-		return fmt.Errorf("dhcpd: read: %w", readErr)
+	err := udpserve.Serve(ctx, conn, s.handlePacket, udpserve.Options{
+		Workers: s.opts.Workers,
+		BufSize: 1500,
+		SendFailed: func(dst net.Addr, err error) {
+			s.m.dropped.WithLabelValues(reasonSendFailed).Inc()
+			s.log.Warn("send reply", "to", dst.String(), "err", err)
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("dhcpd: serve: %w", err)
 	}
 	return nil
 }

@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"net/netip"
 
-	"github.com/atoll-edge/atoll/pxe/dhcpd"
 	"github.com/insomniacslk/dhcp/dhcpv6"
 	"github.com/insomniacslk/dhcp/iana"
+
+	"github.com/atoll-edge/atoll/pxe/dhcpd"
 )
 
 // enterpriseIntel is the enterprise number UEFI firmware puts in its

@@ -14,10 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/atoll-edge/atoll/pxe/dhcpd"
 	"github.com/atoll-edge/atoll/pxe/dhcpd6"
 	"github.com/atoll-edge/atoll/pxe/internal/netns"
-	"golang.org/x/sys/unix"
 )
 
 // These tests run real DHCPv6 clients against an in-process server whose

@@ -6,9 +6,10 @@ import (
 	"net"
 	"net/netip"
 
-	"github.com/atoll-edge/atoll/pxe/dhcpd6"
 	"github.com/insomniacslk/dhcp/dhcpv6"
 	"github.com/insomniacslk/dhcp/iana"
+
+	"github.com/atoll-edge/atoll/pxe/dhcpd6"
 )
 
 // A server answers one Solicit from UEFI x86-64 firmware with the first

@@ -9,9 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/atoll-edge/atoll/pxe/dhcpd6"
 	"github.com/insomniacslk/dhcp/dhcpv6"
 	"github.com/insomniacslk/dhcp/iana"
+
+	"github.com/atoll-edge/atoll/pxe/dhcpd6"
 )
 
 // fakeClock is a settable clock shared by a test and its server.

@@ -8,9 +8,10 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/atoll-edge/atoll/pxe/dhcpd"
 	"github.com/insomniacslk/dhcp/dhcpv6"
 	"github.com/insomniacslk/dhcp/iana"
+
+	"github.com/atoll-edge/atoll/pxe/dhcpd"
 )
 
 type leaseState uint8

@@ -11,10 +11,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/atoll-edge/atoll/pxe/dhcpd"
 	"github.com/insomniacslk/dhcp/dhcpv6"
 	"github.com/insomniacslk/dhcp/iana"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/atoll-edge/atoll/pxe/dhcpd"
 )
 
 // Default values filled in by [New] for zero fields of [Options] and [Pool].

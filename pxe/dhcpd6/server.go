@@ -11,12 +11,14 @@ import (
 	"sync"
 	"time"
 
-	"github.com/atoll-edge/atoll/pxe/dhcpd"
 	"github.com/insomniacslk/dhcp/dhcpv6"
 	"github.com/insomniacslk/dhcp/dhcpv6/server6"
 	"github.com/insomniacslk/dhcp/iana"
 	"github.com/insomniacslk/dhcp/rfc1035label"
 	"golang.org/x/sys/unix"
+
+	"github.com/atoll-edge/atoll/pxe/dhcpd"
+	"github.com/atoll-edge/atoll/pxe/internal/udpserve"
 )
 
 // maxRelayDepth bounds the nesting of Relay-forward messages (RFC 8415
@@ -151,49 +153,19 @@ func ListenInterface(iface string) (*net.UDPConn, error) {
 // client's link-local address, or the relay. At most [Options.Workers]
 // packets are handled at once. An error reading from conn is returned.
 func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if err := conn.SetReadDeadline(time.Time{}); err != nil {
-		return fmt.Errorf("dhcpd6: clear read deadline: %w", err)
+	reply := func(ctx context.Context, b []byte, peer net.Addr) ([]byte, net.Addr) {
+		return s.handlePacket(ctx, b, peer), peer
 	}
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetReadDeadline(time.Now()) })
-	defer stop()
-	var (
-		wg      sync.WaitGroup
-		errOnce sync.Once
-		readErr error
-	)
-	for range s.opts.Workers {
-		wg.Go(func() {
-			buf := make([]byte, 65536)
-			for {
-				n, peer, err := conn.ReadFrom(buf)
-				if err != nil {
-					var ne net.Error
-					switch {
-					case ctx.Err() != nil:
-						return
-					case errors.As(err, &ne) && ne.Timeout():
-						continue
-					}
-					errOnce.Do(func() { readErr = err })
-					cancel()
-					return
-				}
-				out := s.handlePacket(ctx, buf[:n], peer)
-				if out == nil {
-					continue
-				}
-				if _, err := conn.WriteTo(out, peer); err != nil {
-					s.m.dropped.WithLabelValues(reasonSendFailed).Inc()
-					s.log.Warn("send reply", "to", peer.String(), "err", err)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if readErr != nil {
-		return fmt.Errorf("dhcpd6: read: %w", readErr)
+	err := udpserve.Serve(ctx, conn, reply, udpserve.Options{
+		Workers: s.opts.Workers,
+		BufSize: 65536,
+		SendFailed: func(dst net.Addr, err error) {
+			s.m.dropped.WithLabelValues(reasonSendFailed).Inc()
+			s.log.Warn("send reply", "to", dst.String(), "err", err)
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("dhcpd6: serve: %w", err)
 	}
 	return nil
 }

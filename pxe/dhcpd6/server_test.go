@@ -10,11 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/atoll-edge/atoll/pxe/dhcpd"
-	"github.com/atoll-edge/atoll/pxe/dhcpd6"
 	"github.com/insomniacslk/dhcp/dhcpv6"
 	"github.com/insomniacslk/dhcp/iana"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/atoll-edge/atoll/pxe/dhcpd"
+	"github.com/atoll-edge/atoll/pxe/dhcpd6"
 )
 
 func TestSolicitRequestPersists(t *testing.T) {
