@@ -13,14 +13,15 @@
 //     bootstrap and install values, the Manager, the deploy pipeline (phases,
 //     resume, abort, resume after restart), the availability audit, the
 //     dcmanager-compatible REST API and its typed Go client. Backends:
-//     dc/sqlstore (SQLite by default) and an in-memory store; dc/dctest is the
-//     conformance suite every backend passes.
+//     dc/sqlstore (SQLite by default, PostgreSQL) and an in-memory store;
+//     dc/dctest is the conformance suite every backend passes.
 //   - redfish: BMC control over Redfish (power, boot override, virtual
 //     media, inventory, tasks), vendor quirks in one table, the zero-touch
 //     RemoteInstall flow, and a Redfish BMC emulator for tests and demos.
-//   - pxe: network boot serving: DHCP (authoritative and proxy), TFTP,
-//     HTTP boot with iPXE scripts, the image store, and OSTree repositories
-//     served to the stock ostree client.
+//   - pxe: network boot serving: DHCP (authoritative and proxy), DHCPv6
+//     (stateful, with RFC 5970 boot URLs), TFTP, HTTP boot with iPXE
+//     scripts, the image store, and OSTree repositories served to the
+//     stock ostree client.
 //   - sync, alarm, orchestrate, plugins: configuration sync, alarm
 //     aggregation, rollout orchestration and vendor BMC plugins (next waves).
 //   - examples: systemcontroller (the reference daemon: dc over SQLite, the
