@@ -27,7 +27,10 @@
 // Names and versions are validated ([ErrInvalidName]) before they reach the
 // file system, and every file operation goes through an [os.Root] opened on
 // the store's directory, so neither a crafted name nor a symbolic link inside
-// the store can reach a file outside it.
+// the store can reach a file outside it. One process at a time has a
+// directory open (an flock on its lock file, released even by a crash):
+// another's Open fails with [ErrInUse], since cleaning up interrupted
+// registrations on open would delete the first one's work in progress.
 //
 // # URLs
 //
@@ -38,7 +41,8 @@
 // # Errors
 //
 // Errors wrap the sentinels [ErrNotFound], [ErrAlreadyExists],
-// [ErrChecksumMismatch] and [ErrInvalidName]; test them with [errors.Is].
+// [ErrChecksumMismatch], [ErrInvalidName] and [ErrInUse]; test them with
+// [errors.Is].
 // A checksum failure is also a [*ChecksumError] carrying the file and both
 // digests.
 package imagestore

@@ -15,12 +15,15 @@ import (
 	"log/slog"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/atoll-edge/atoll/internal/flock"
 )
 
 // Options configure a [FileStore]. The zero value means defaults.
@@ -45,6 +48,7 @@ func (o Options) withDefaults() Options {
 type FileStore struct {
 	opts Options
 	root *os.Root
+	lock *flock.Lock
 
 	mu     sync.RWMutex
 	images map[string][]Image  // name -> versions in registration order
@@ -59,20 +63,33 @@ const (
 	blobDir   = "blobs/sha256"
 	repoDir   = "repos"
 	tmpDir    = "tmp"
+	lockFile  = "lock" // held by the process that has the store open
 )
 
-// Open opens (creating it if needed) the store kept in dir.
+// Open opens (creating it if needed) the store kept in dir. One process at
+// a time has a store open: while one has, Open in another fails with an
+// error matching [ErrInUse] that names it. The lock goes with the process
+// (even a crash releases it).
 func Open(dir string, opts Options) (*FileStore, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("imagestore: %w", err)
 	}
-	root, err := os.OpenRoot(dir)
+	lock, err := flock.TryLock(filepath.Join(dir, lockFile))
+	if errors.Is(err, flock.ErrLocked) {
+		return nil, fmt.Errorf("%w: %w", ErrInUse, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("imagestore: %w", err)
 	}
-	s := &FileStore{opts: opts.withDefaults(), root: root, images: map[string][]Image{}, repos: map[string]*os.Root{}}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		lock.Unlock()
+		return nil, fmt.Errorf("imagestore: %w", err)
+	}
+	s := &FileStore{opts: opts.withDefaults(), root: root, lock: lock, images: map[string][]Image{}, repos: map[string]*os.Root{}}
 	if err := s.load(); err != nil {
 		root.Close()
+		lock.Unlock()
 		return nil, err
 	}
 	return s, nil
@@ -127,7 +144,7 @@ func (s *FileStore) Close() error {
 		r.Close()
 		delete(s.repos, k)
 	}
-	return s.root.Close()
+	return errors.Join(s.root.Close(), s.lock.Unlock())
 }
 
 // Stat returns the latest version registered under name.

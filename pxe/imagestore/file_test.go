@@ -268,3 +268,25 @@ func TestConcurrentRegisterAndRead(t *testing.T) {
 		t.Fatalf("List = %d images", len(l))
 	}
 }
+
+// TestOpenInUse: while one FileStore has a directory open, a second Open
+// fails with ErrInUse (in another process as in this one); after Close the
+// directory opens again.
+func TestOpenInUse(t *testing.T) {
+	dir := t.TempDir()
+	s, err := imagestore.Open(dir, imagestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := imagestore.Open(dir, imagestore.Options{}); !errors.Is(err, imagestore.ErrInUse) || !strings.Contains(err.Error(), "process") {
+		t.Fatalf("second Open: %v, want ErrInUse naming the holder", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := imagestore.Open(dir, imagestore.Options{})
+	if err != nil {
+		t.Fatalf("Open after Close: %v", err)
+	}
+	s2.Close()
+}

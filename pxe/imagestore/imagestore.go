@@ -20,6 +20,10 @@ var (
 	ErrChecksumMismatch = errors.New("imagestore: checksum mismatch")
 	// ErrInvalidName means a name, version or digest is not acceptable.
 	ErrInvalidName = errors.New("imagestore: invalid name")
+	// ErrInUse reports that another process has the store's directory
+	// open: two writers would delete each other's registrations in
+	// progress.
+	ErrInUse = errors.New("imagestore: in use by another process")
 )
 
 // ChecksumError reports content whose SHA-256 differs from the expected one.
