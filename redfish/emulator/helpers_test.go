@@ -115,6 +115,44 @@ func (c *raw) do(method, path string, body any, hdr ...string) reply {
 	return r
 }
 
+// walkTree GETs every resource reachable from start through @odata.id
+// links and string properties named ...Uri that hold a service path, calls
+// fn with each reply, and returns how many resources it visited.
+func (c *raw) walkTree(start string, fn func(path string, r reply)) int {
+	c.t.Helper()
+	seen := map[string]bool{}
+	queue := []string{start}
+	for len(queue) > 0 {
+		path := queue[0]
+		queue = queue[1:]
+		if seen[path] {
+			continue
+		}
+		seen[path] = true
+		r := c.do(http.MethodGet, path, nil)
+		fn(path, r)
+		var links func(k string, v any)
+		links = func(k string, v any) {
+			switch x := v.(type) {
+			case string:
+				if (k == "@odata.id" || strings.HasSuffix(k, "Uri")) && strings.HasPrefix(x, "/redfish/v1") && !strings.Contains(x, "#") {
+					queue = append(queue, strings.TrimSuffix(x, "/"))
+				}
+			case map[string]any:
+				for kk, vv := range x {
+					links(kk, vv)
+				}
+			case []any:
+				for _, e := range x {
+					links(k, e)
+				}
+			}
+		}
+		links("", r.body)
+	}
+	return len(seen)
+}
+
 // login creates a session and makes c use it.
 func (c *raw) login() reply {
 	c.t.Helper()

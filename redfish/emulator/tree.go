@@ -168,8 +168,16 @@ func loadSkeleton(l Layout) (*skeleton, error) {
 			sk.templates[path.Base(p)] = doc
 			return nil
 		}
-		if p != "/redfish/v1" {
+		// Resources carry their Id; collections have none in the schema
+		// (ManagerAccountCollection and the rest define no Id property).
+		if t, _ := doc["@odata.type"].(string); p != "/redfish/v1" && !strings.HasSuffix(t, "Collection") {
 			doc["Id"] = path.Base(p)
+		}
+		// Role.v1_3 requires RoleId; the mockup's roles predate it.
+		if t, _ := doc["@odata.type"].(string); strings.HasPrefix(t, "#Role.") {
+			if _, ok := doc["RoleId"]; !ok {
+				doc["RoleId"] = path.Base(p)
+			}
 		}
 		sk.docs[p] = doc
 		return nil
@@ -444,6 +452,12 @@ func (b *BMC) pruneLinks() {
 func pruneMap(m map[string]any, keep func(string) bool) map[string]any {
 	for k, v := range m {
 		switch t := v.(type) {
+		case string:
+			// A Control's URI (OperatingSpeedRangeMHz.DataSourceUri) is a
+			// plain string, not an @odata.id object.
+			if k == "DataSourceUri" && !keep(t) {
+				delete(m, k)
+			}
 		case map[string]any:
 			if u, ok := t["@odata.id"].(string); ok && len(t) == 1 && !keep(u) {
 				delete(m, k)
