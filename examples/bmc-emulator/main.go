@@ -7,6 +7,11 @@
 // prints one base URL per BMC on standard output (and into --url-file), logs
 // to standard error with slog, serves Prometheus metrics with --metrics, and
 // shuts down gracefully on SIGINT/SIGTERM.
+//
+// validate.sh, beside this file, runs DMTF's Redfish-Protocol-Validator and
+// Redfish-Service-Validator against it when they are installed (RPV_DIR,
+// RSV_DIR, RSV_SCHEMAS; its header lists the Debian packages and the GitHub
+// sources of the Python deps Debian lacks). It is not part of make test.
 package main
 
 import (
