@@ -32,9 +32,12 @@
 // serves copies from it and ViewSubclouds the shared records themselves,
 // so listing 10,000 subclouds costs no Store read. This assumes the
 // Manager is the only writer of its Store, as the fleet index already
-// does: several controllers sharing one database (PostgreSQL) will need a
-// change feed from the Store (LISTEN/NOTIFY or a revision-ordered change
-// table) to refresh both; until then, run one Manager per Store.
+// does. A Store can enforce it: if it implements WriterLocker, the Manager
+// takes that lock before its first read and holds it until Close, so a
+// second Manager (another controller on the same database) stands by until
+// the first one stops or dies; LockLost tells the holder it lost the lock.
+// Several active controllers on one database would need a change feed from
+// the Store (LISTEN/NOTIFY or a revision-ordered change table).
 //
 // Deploy pipeline. Pluggable Phase implementations (Install, Bootstrap,
 // Config) run in one worker per subcloud, at most MaxConcurrentDeploys

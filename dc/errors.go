@@ -20,6 +20,12 @@ var (
 	ErrInvalidState = errors.New("dc: invalid state")
 	// ErrClosed: the Manager or Store is closed.
 	ErrClosed = errors.New("dc: closed")
+	// ErrNoSealer: a secret (BMC or sysadmin password) was to be sealed
+	// or opened by a Manager configured without Options.Sealer.
+	ErrNoSealer = errors.New("dc: no Sealer configured")
+	// ErrWriterLockLost: the Manager lost the store's writer lock (see
+	// [WriterLocker]) and stopped; another Manager may be writing.
+	ErrWriterLockLost = errors.New("dc: store writer lock lost")
 )
 
 // ValidationError rejects a request field. Conflict names the other

@@ -76,6 +76,10 @@ type Manager struct {
 
 	loadMu sync.Mutex
 	loaded bool
+	// unlock releases the store's writer lock (WriterLocker), if taken.
+	unlock func() error
+	// lost is closed when the Manager stops because it lost that lock.
+	lost chan struct{}
 
 	mu      sync.Mutex
 	closed  bool
@@ -101,6 +105,7 @@ func NewManager(store Store, opts Options) (*Manager, error) {
 		view:    newSubcloudView(),
 		workers: make(map[int64]*deployWorker),
 		sem:     make(chan struct{}, o.MaxConcurrentDeploys),
+		lost:    make(chan struct{}),
 	}
 	m.base, m.stop = context.WithCancelCause(context.Background())
 	met, err := newManagerMetrics(o.Registerer, m.fleet)
@@ -123,6 +128,9 @@ func (m *Manager) load(ctx context.Context) error {
 	defer m.loadMu.Unlock()
 	if m.loaded {
 		return nil
+	}
+	if err := m.lockWriter(ctx); err != nil {
+		return err
 	}
 	all, err := m.store.ListSubclouds(ctx)
 	if err != nil {
@@ -148,8 +156,53 @@ func (m *Manager) Close() error {
 	m.stop(ErrClosed)
 	m.wg.Wait()
 	m.metrics.unregister()
+	m.loadMu.Lock()
+	defer m.loadMu.Unlock()
+	if m.unlock != nil {
+		if err := m.unlock(); err != nil {
+			return fmt.Errorf("dc: release the store writer lock: %w", err)
+		}
+		m.unlock = nil
+	}
 	return nil
 }
+
+// lockWriter takes the store's writer lock if the store offers one (see
+// [WriterLocker]), saying so in the log when another Manager holds it.
+// Called with loadMu held.
+func (m *Manager) lockWriter(ctx context.Context) error {
+	wl, ok := m.store.(WriterLocker)
+	if !ok || m.unlock != nil {
+		return nil
+	}
+	start := time.Now()
+	standby := time.AfterFunc(time.Second, func() {
+		m.log.InfoContext(ctx, "another manager holds the store writer lock; standing by")
+	})
+	lost, unlock, err := wl.LockWriter(ctx)
+	standby.Stop()
+	if err != nil {
+		return fmt.Errorf("dc: take the store writer lock: %w", err)
+	}
+	m.unlock = unlock
+	m.log.InfoContext(ctx, "store writer lock taken", "waited", time.Since(start).Round(time.Millisecond))
+	go func() {
+		select {
+		case <-lost:
+			m.log.Error("store writer lock lost: stopping the deploy workers; another manager may take over")
+			close(m.lost)
+			m.stop(ErrWriterLockLost)
+		case <-m.base.Done():
+		}
+	}()
+	return nil
+}
+
+// LockLost is closed if the Manager lost the store's writer lock (see
+// [WriterLocker]): it has stopped its deploy workers, and its process
+// should stop serving (the reference daemon exits) so that the Manager
+// that takes the lock next is the only writer.
+func (m *Manager) LockLost() <-chan struct{} { return m.lost }
 
 func (m *Manager) now() time.Time { return m.opts.Clock.Now().UTC() }
 
@@ -357,7 +410,7 @@ func (m *Manager) sealInstall(v *InstallValues) (*InstallValues, error) {
 		return c, nil
 	}
 	if m.opts.Sealer == nil {
-		return nil, errors.New("dc: no Sealer configured: refusing to store a BMC password")
+		return nil, fmt.Errorf("%w: refusing to store a BMC password", ErrNoSealer)
 	}
 	sealed, err := m.opts.Sealer.Seal([]byte(c.BMCPassword))
 	if err != nil {
@@ -374,7 +427,7 @@ func (m *Manager) sealSysadmin(pw string) ([]byte, error) {
 		return nil, nil
 	}
 	if m.opts.Sealer == nil {
-		return nil, errors.New("dc: no Sealer configured: refusing to store a sysadmin password")
+		return nil, fmt.Errorf("%w: refusing to store a sysadmin password", ErrNoSealer)
 	}
 	return m.opts.Sealer.Seal([]byte(pw))
 }
@@ -385,7 +438,7 @@ func (m *Manager) openSysadmin(sealed []byte) (string, error) {
 		return "", nil
 	}
 	if m.opts.Sealer == nil {
-		return "", errors.New("dc: no Sealer configured: cannot open the sysadmin password")
+		return "", fmt.Errorf("%w: cannot open the sysadmin password", ErrNoSealer)
 	}
 	pt, err := m.opts.Sealer.Open(sealed)
 	return string(pt), err
@@ -398,7 +451,7 @@ func (m *Manager) openInstall(v *InstallValues) (*InstallValues, error) {
 		return c, nil
 	}
 	if m.opts.Sealer == nil {
-		return nil, errors.New("dc: no Sealer configured: cannot open the BMC password")
+		return nil, fmt.Errorf("%w: cannot open the BMC password", ErrNoSealer)
 	}
 	pt, err := m.opts.Sealer.Open(c.SealedBMCPassword)
 	if err != nil {

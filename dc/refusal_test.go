@@ -192,6 +192,7 @@ func TestAddDeployConfigRefused(t *testing.T) {
 	if _, err := noConfig.AddSubcloud(ctx, req); !errors.As(err, &ve) || ve.Field != "deploy_config" {
 		t.Fatalf("deploy config without a config phase: err = %v, want a ValidationError on deploy_config", err)
 	}
+	noConfig.Close() // one Manager per store at a time
 	withConfig, err := dc.NewManager(store, dc.Options{Config: dctest.NewPhase()})
 	if err != nil {
 		t.Fatal(err)

@@ -54,6 +54,19 @@ type Store interface {
 	Close() error
 }
 
+// WriterLocker is an optional [Store] capability: a lock that makes its
+// holder the store's only writing Manager. A Manager serves reads from its
+// in-memory model and assumes no other writer, so it takes this lock
+// before it first reads the store when the store offers one, waiting while
+// another Manager holds it. Several controllers can then share one
+// database: one active, the others standing by until it stops or dies.
+type WriterLocker interface {
+	// LockWriter blocks until the lock is held or ctx ends. lost is
+	// closed if the lock is lost while held (the connection holding it
+	// broke); unlock releases it.
+	LockWriter(ctx context.Context) (lost <-chan struct{}, unlock func() error, err error)
+}
+
 // ListOption narrows Manager.Subclouds.
 type ListOption func(*listOptions)
 

@@ -104,7 +104,11 @@ func TestReadModelFollowsWrites(t *testing.T) {
 		t.Fatalf("InGroup(Default): %d subclouds, %v; want %d", len(g), err, n-3)
 	}
 
-	// A new Manager over the same Store loads the same view.
+	// A new Manager over the same Store (once this one is closed: one
+	// Manager per store at a time) loads the same view.
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
 	m2, err := dc.NewManager(store, dc.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -24,7 +24,9 @@ type Harness interface {
 	// group). It is called once per subtest.
 	MakeStore(ctx context.Context) (dc.Store, error)
 	// Reopen returns a new store over the data of the store MakeStore
-	// returned, after the suite closed that one.
+	// returned, after the suite closed that one, or while it is still
+	// open (the WriterLock case: a second handle, as a second process
+	// would have).
 	Reopen(ctx context.Context) (dc.Store, error)
 	// Close releases what the harness holds.
 	Close()
@@ -54,6 +56,7 @@ func RunStoreTests(t *testing.T, newHarness HarnessMaker) {
 		{"ResumeAfterRestart", testResumeAfterRestart},
 		{"SealedSecrets", testSealedSecrets},
 		{"ModelBased", testModelBased},
+		{"WriterLock", testWriterLock},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -786,15 +789,100 @@ func testSealedSecrets(t *testing.T, ctx context.Context, _ Harness, s dc.Store)
 	if bj := boot.Jobs(); len(bj) != 1 || bj[0].SysadminPassword != sysadmin {
 		t.Fatalf("bootstrap phase did not get the opened sysadmin password: %+v", bj)
 	}
+	// One Manager per store at a time (a store may enforce it: WriterLocker).
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
 	noSealer := newTestManager(t, s, dc.Options{})
 	req2 := AddRequest(2)
 	req2.Install = Install(password)
-	if _, err := noSealer.AddSubcloud(ctx, req2); err == nil {
-		t.Fatal("a Manager without a Sealer stored a BMC password")
+	if _, err := noSealer.AddSubcloud(ctx, req2); !errors.Is(err, dc.ErrNoSealer) {
+		t.Fatalf("a Manager without a Sealer, adding a BMC password: %v, want ErrNoSealer", err)
 	}
 	req3 := AddRequest(3)
 	req3.SysadminPassword = sysadmin
-	if _, err := noSealer.AddSubcloud(ctx, req3); err == nil {
-		t.Fatal("a Manager without a Sealer stored a sysadmin password")
+	if _, err := noSealer.AddSubcloud(ctx, req3); !errors.Is(err, dc.ErrNoSealer) {
+		t.Fatalf("a Manager without a Sealer, adding a sysadmin password: %v, want ErrNoSealer", err)
+	}
+}
+
+// testWriterLock checks the optional dc.WriterLocker capability through
+// two handles on the same data: while one holds the lock the other waits
+// until its context ends; once it is released the other takes it. Then
+// the same through the portable type: a second Manager cannot start while
+// the first is open, and starts once it is closed.
+func testWriterLock(t *testing.T, ctx context.Context, h Harness, s dc.Store) {
+	wl, ok := s.(dc.WriterLocker)
+	if !ok {
+		t.Log("the store does not implement dc.WriterLocker: one Manager per store is the caller's to ensure")
+		return
+	}
+	s2, err := h.Reopen(ctx)
+	if err != nil {
+		t.Fatalf("second handle: %v", err)
+	}
+	defer s2.Close()
+	wl2, ok := s2.(dc.WriterLocker)
+	if !ok {
+		t.Fatal("the second handle does not implement dc.WriterLocker")
+	}
+	lost, unlock, err := wl.LockWriter(ctx)
+	if err != nil {
+		t.Fatalf("LockWriter: %v", err)
+	}
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	_, _, err = wl2.LockWriter(short)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("LockWriter while held elsewhere: %v, want it to wait until the deadline", err)
+	}
+	type result struct {
+		unlock func() error
+		err    error
+	}
+	got := make(chan result, 1)
+	go func() {
+		_, u, err := wl2.LockWriter(ctx)
+		got <- result{u, err}
+	}()
+	select {
+	case r := <-got:
+		t.Fatalf("second LockWriter returned while the lock was held: %v", r.err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if err := unlock(); err != nil {
+		t.Fatalf("unlock: %v", err)
+	}
+	r := <-got
+	if r.err != nil {
+		t.Fatalf("LockWriter after release: %v", r.err)
+	}
+	select {
+	case <-lost:
+		t.Fatal("lost closed after a normal unlock")
+	default:
+	}
+	if err := r.unlock(); err != nil {
+		t.Fatalf("second unlock: %v", err)
+	}
+
+	// Through the Manager: the first one to read the store holds the lock
+	// until Close.
+	m1 := newTestManager(t, s, dc.Options{})
+	if err := m1.Start(ctx); err != nil {
+		t.Fatalf("first Manager: %v", err)
+	}
+	m2 := newTestManager(t, s2, dc.Options{})
+	short, cancel = context.WithTimeout(ctx, 300*time.Millisecond)
+	err = m2.Start(short)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("second Manager started while the first is open: %v", err)
+	}
+	if err := m1.Close(); err != nil {
+		t.Fatalf("first Manager Close: %v", err)
+	}
+	if err := m2.Start(ctx); err != nil {
+		t.Fatalf("second Manager after the first closed: %v", err)
 	}
 }

@@ -36,9 +36,14 @@ type data struct {
 	byName    map[string]int64
 	groups    map[int64]*dc.Group
 	logs      map[int64][]dc.LogEntry
+	// writer is the writer lock (dc.WriterLocker): full while held.
+	writer chan struct{}
 }
 
-var _ dc.Store = (*Store)(nil)
+var (
+	_ dc.Store        = (*Store)(nil)
+	_ dc.WriterLocker = (*Store)(nil)
+)
 
 // New returns an empty store holding the Default group.
 func New() *Store {
@@ -49,6 +54,7 @@ func New() *Store {
 		byName:    make(map[string]int64),
 		groups:    make(map[int64]*dc.Group),
 		logs:      make(map[int64][]dc.LogEntry),
+		writer:    make(chan struct{}, 1),
 	}}
 	s.groups[dc.DefaultGroupID] = &dc.Group{
 		ID: dc.DefaultGroupID, Name: dc.DefaultGroupName, Description: "Default Subcloud Group",
@@ -327,6 +333,21 @@ func (s *Store) Close() error {
 	defer s.mu.Unlock()
 	s.closed = true
 	return nil
+}
+
+// LockWriter implements dc.WriterLocker: one holder at a time among the
+// handles on the same data (Reopen), waiting until ctx ends; never lost.
+func (s *Store) LockWriter(ctx context.Context) (<-chan struct{}, func() error, error) {
+	select {
+	case s.writer <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, context.Cause(ctx)
+	}
+	var once sync.Once
+	return make(chan struct{}), func() error {
+		once.Do(func() { <-s.writer })
+		return nil
+	}, nil
 }
 
 // Reopen returns a new open handle on the same data, as reopening a

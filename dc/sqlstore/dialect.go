@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 )
@@ -32,6 +33,9 @@ type dialect struct {
 	// sequences are not transactional): creates then check the name and
 	// group first, so that a refused create does not skip an ID.
 	idGaps bool
+	// lockWriter takes the database's writer lock (see dc.WriterLocker)
+	// on a connection of its own.
+	lockWriter func(ctx context.Context) (lost <-chan struct{}, unlock func() error, err error)
 }
 
 // errForeignKey marks a foreign-key violation; callers turn it into

@@ -8,9 +8,12 @@ import (
 	"io/fs"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/atoll-edge/atoll/dc"
@@ -65,6 +68,7 @@ func OpenPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 		return nil, errors.New("sqlstore: open postgres: cannot parse the DSN")
 	}
 	label := fmt.Sprintf("%q on %s", cfg.Database, cfg.Host)
+	d.lockWriter = postgresWriterLock(cfg.Copy())
 	w := stdlib.OpenDB(*cfg)
 	w.SetMaxOpenConns(o.MaxWriteConns)
 	w.SetMaxIdleConns(o.MaxWriteConns)
@@ -74,6 +78,75 @@ func OpenPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 	r.SetMaxOpenConns(o.MaxReadConns)
 	r.SetMaxIdleConns(o.MaxReadConns)
 	return open(ctx, d, label, w, r, o)
+}
+
+// postgresWriterLockKey is the pg_advisory_lock key of the writer lock
+// (ASCII "atolldcw"); advisory locks are per database.
+const postgresWriterLockKey = 0x61746f6c6c646377
+
+// postgresLockCheck is how often a held writer lock's session is checked.
+const postgresLockCheck = 2 * time.Second
+
+// postgresWriterLock returns the dialect's lockWriter: a session advisory
+// lock on a connection of its own, which the server releases when the
+// session ends (the process died, the network broke). While it waits, a
+// cancelled ctx sends a cancel request, so the server drops the queued
+// lock request at once.
+func postgresWriterLock(cfg *pgx.ConnConfig) func(context.Context) (<-chan struct{}, func() error, error) {
+	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: 5 * time.Second}
+	}
+	return func(ctx context.Context) (<-chan struct{}, func() error, error) {
+		conn, err := pgx.ConnectConfig(ctx, cfg)
+		if err != nil {
+			return nil, nil, fmt.Errorf("sqlstore: writer lock connection: %w", err)
+		}
+		if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", int64(postgresWriterLockKey)); err != nil {
+			conn.Close(context.Background())
+			if ctx.Err() != nil {
+				return nil, nil, fmt.Errorf("sqlstore: waiting for the writer lock: %w", context.Cause(ctx))
+			}
+			return nil, nil, fmt.Errorf("sqlstore: writer lock: %w", err)
+		}
+		lost, stop, exited := make(chan struct{}), make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(exited)
+			t := time.NewTicker(postgresLockCheck)
+			defer t.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+				}
+				pctx, cancel := context.WithTimeout(context.Background(), 2*postgresLockCheck)
+				err := conn.Ping(pctx)
+				cancel()
+				if err != nil {
+					close(lost)
+					return
+				}
+			}
+		}()
+		var once sync.Once
+		var uerr error
+		unlock := func() error {
+			once.Do(func() {
+				close(stop)
+				<-exited // conn is the checker's until it has returned
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				select {
+				case <-lost: // the session is gone, and the lock with it
+				default:
+					_, uerr = conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", int64(postgresWriterLockKey))
+				}
+				uerr = errors.Join(uerr, conn.Close(ctx))
+			})
+			return uerr
+		}
+		return lost, unlock, nil
+	}
 }
 
 // postgresRebind turns the shared queries' ? placeholders into $1, $2, ...

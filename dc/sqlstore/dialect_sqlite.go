@@ -14,6 +14,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/atoll-edge/atoll/dc"
+	"github.com/atoll-edge/atoll/internal/flock"
 )
 
 // This file holds everything specific to SQLite: the driver, the DSN, the
@@ -47,6 +48,14 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	d, err := sqliteDialect()
 	if err != nil {
 		return nil, err
+	}
+	d.lockWriter = func(ctx context.Context) (<-chan struct{}, func() error, error) {
+		l, err := flock.Acquire(ctx, path+".lock", 250*time.Millisecond)
+		if err != nil {
+			return nil, nil, err
+		}
+		// The kernel keeps the lock as long as the process lives.
+		return make(chan struct{}), l.Unlock, nil
 	}
 	w, err := sql.Open("sqlite", sqliteDSN(path, o.BusyTimeout, false))
 	if err != nil {

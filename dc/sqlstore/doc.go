@@ -29,11 +29,15 @@
 // processes: revisions, unique names and foreign keys are enforced by the
 // database. The dc.Manager above it is not: it keeps an in-memory read
 // model loaded at start and assumes it is the only writer of its store, so
-// a second active Manager on the same database neither sees the first's
-// changes nor keeps its own read model right. Several controllers may
-// share one PostgreSQL database only with one active Manager at a time
-// (the others standing by, starting their Manager when they take over).
-// A change feed that keeps several Managers in step is future work.
+// a second active Manager on the same database would neither see the
+// first's changes nor keep its own read model right. The Store therefore
+// implements dc.WriterLocker, which the Manager takes before it first
+// reads: on PostgreSQL a session advisory lock on a connection of its own
+// (released by the server when that session ends, so a controller that
+// dies hands over at once), on SQLite an flock(2) on DATABASE.lock. Several
+// controllers may share one PostgreSQL database: one active, the others
+// standing by in Manager.Start until the lock is theirs. A change feed that
+// would keep several active Managers in step is future work.
 //
 // Layout. Subclouds keep the fields the store queries (name, group,
 // states, revision, timestamps) as columns and the rest of the record as a

@@ -61,7 +61,23 @@ type Store struct {
 	closed atomic.Bool
 }
 
-var _ dc.Store = (*Store)(nil)
+var (
+	_ dc.Store        = (*Store)(nil)
+	_ dc.WriterLocker = (*Store)(nil)
+)
+
+// LockWriter implements dc.WriterLocker: on SQLite an flock(2) on the file
+// DATABASE.lock beside the database, which the kernel releases when the
+// process dies, polled while another process holds it; on PostgreSQL a
+// session advisory lock on a connection of its own, which the server
+// releases when that session ends, checked every few seconds (lost is
+// closed when the check fails). ctx bounds only the wait.
+func (s *Store) LockWriter(ctx context.Context) (lost <-chan struct{}, unlock func() error, err error) {
+	if err := s.check(); err != nil {
+		return nil, nil, err
+	}
+	return s.d.lockWriter(ctx)
+}
 
 // open migrates the database behind the write and read pools w and r
 // (which it owns from now on, closing them on failure) and returns the

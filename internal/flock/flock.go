@@ -9,11 +9,13 @@
 package flock
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ErrLocked reports that another process holds the lock.
@@ -63,6 +65,22 @@ func TryLock(path string) (*Lock, error) {
 		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
 	return &Lock{f: f}, nil
+}
+
+// Acquire takes path's lock, waiting (polling every interval) while another
+// process holds it, until ctx ends.
+func Acquire(ctx context.Context, path string, interval time.Duration) (*Lock, error) {
+	for {
+		l, err := TryLock(path)
+		if !errors.Is(err, ErrLocked) {
+			return l, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (%w)", context.Cause(ctx), err)
+		case <-time.After(interval):
+		}
+	}
 }
 
 // Unlock releases the lock. The file stays (removing it would race with a

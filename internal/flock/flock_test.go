@@ -1,12 +1,14 @@
 package flock_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/atoll-edge/atoll/internal/flock"
 )
@@ -68,4 +70,29 @@ func TestTryLock(t *testing.T) {
 		t.Fatalf("TryLock after Unlock: %v", err)
 	}
 	l2.Unlock()
+}
+
+// TestAcquireWaits: Acquire waits while the lock is held, returns the context's
+// error with the holder named when it ends first, and takes the lock once
+// it is released.
+func TestAcquireWaits(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lock")
+	held, err := flock.TryLock(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := flock.Acquire(ctx, path, 10*time.Millisecond); !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, flock.ErrLocked) {
+		t.Fatalf("Acquire while held: %v, want the deadline and ErrLocked", err)
+	}
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		held.Unlock()
+	}()
+	l, err := flock.Acquire(context.Background(), path, 10*time.Millisecond)
+	if err != nil {
+		t.Fatalf("Acquire after release: %v", err)
+	}
+	l.Unlock()
 }
