@@ -40,20 +40,22 @@ func newApp(cfg Config, log *slog.Logger, stderr stderrWriter, m *dc.Manager, a 
 // workers stop when the wire cleanup closes the Manager (their subclouds
 // keep their in-progress state and resume on the next start).
 func (a *App) Run(ctx context.Context) error {
-	ln, err := net.Listen("tcp", a.cfg.Listen)
-	if err != nil {
-		return err
-	}
-	url := urlOf(ln.Addr())
 	if a.token.created {
 		// Printed once, on the start that created it, and never logged.
 		fmt.Fprintf(a.stderr, "\nAtoll System Controller API token (shown once; also in %s, mode 0600):\n\n    %s\n\n",
 			filepath.Join(a.cfg.DataDir, tokenFile), a.token.token)
 	}
+	// Start takes the store's writer lock first: a controller sharing a
+	// PostgreSQL database with an active one stands by here, serving
+	// nothing, until that one stops or dies.
 	if err := a.manager.Start(ctx); err != nil {
-		_ = ln.Close()
 		return fmt.Errorf("starting the manager: %w", err)
 	}
+	ln, err := net.Listen("tcp", a.cfg.Listen)
+	if err != nil {
+		return err
+	}
+	url := urlOf(ln.Addr())
 	srv := &http.Server{
 		Handler:           a.handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -85,6 +87,15 @@ func (a *App) Run(ctx context.Context) error {
 		return srv.Shutdown(sctx)
 	})
 	g.Go(func() error { return a.auditor.Run(gctx) })
+	g.Go(func() error {
+		// Another controller may take over the store: stop serving.
+		select {
+		case <-a.manager.LockLost():
+			return dc.ErrWriterLockLost
+		case <-gctx.Done():
+			return nil
+		}
+	})
 	if a.boot != nil {
 		g.Go(func() error { return a.boot.Serve(gctx) })
 	}

@@ -51,6 +51,14 @@ type daemon struct {
 func startDaemon(t *testing.T, bin, dataDir string, args ...string) *daemon {
 	t.Helper()
 	_ = os.Remove(filepath.Join(dataDir, urlFile))
+	d := launchDaemon(t, bin, dataDir, args...)
+	d.waitReady(t, dataDir, 20*time.Second)
+	return d
+}
+
+// launchDaemon starts the binary on dataDir without waiting for it.
+func launchDaemon(t *testing.T, bin, dataDir string, args ...string) *daemon {
+	t.Helper()
 	logf := filepath.Join(t.TempDir(), "stderr.log")
 	f, err := os.Create(logf)
 	if err != nil {
@@ -77,7 +85,14 @@ func startDaemon(t *testing.T, bin, dataDir string, args ...string) *daemon {
 			t.Logf("daemon pid %d stderr:\n%s", cmd.Process.Pid, b)
 		}
 	})
-	deadline := time.Now().Add(20 * time.Second)
+	return d
+}
+
+// waitReady waits until the daemon has written its url file, then reads
+// its url and token.
+func (d *daemon) waitReady(t *testing.T, dataDir string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
 	for {
 		u, err := os.ReadFile(filepath.Join(dataDir, urlFile))
 		if err == nil {
@@ -86,8 +101,8 @@ func startDaemon(t *testing.T, bin, dataDir string, args ...string) *daemon {
 		}
 		select {
 		case err := <-d.waited:
-			b, _ := os.ReadFile(logf)
-			t.Fatalf("daemon exited early: %v\n%s", err, b)
+			d.waited <- err
+			t.Fatalf("daemon exited early: %v\n%s", err, d.stderr())
 		default:
 		}
 		if time.Now().After(deadline) {
@@ -100,7 +115,6 @@ func startDaemon(t *testing.T, bin, dataDir string, args ...string) *daemon {
 		t.Fatal(err)
 	}
 	d.token = strings.TrimSpace(string(tok))
-	return d
 }
 
 func (d *daemon) client(t *testing.T) *client.Client {

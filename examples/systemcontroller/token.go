@@ -16,6 +16,7 @@ const (
 	keyFile   = "secret.key"
 	tokenFile = "token" // API token, 0600; read by dcctl
 	urlFile   = "url"   // the API's base URL; read by dcctl
+	lockFile  = "lock"  // held by the running daemon (flock)
 )
 
 // apiToken is the bearer token of the REST API.
