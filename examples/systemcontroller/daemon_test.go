@@ -184,6 +184,27 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() (bool
 	}
 }
 
+// waitAllComplete waits until every subcloud c lists is complete, failing
+// at once on a failed or aborted deploy.
+func waitAllComplete(t *testing.T, c *client.Client, what string) {
+	t.Helper()
+	waitFor(t, what, 60*time.Second, func() (bool, error) {
+		subs, err := c.Subclouds(context.Background())
+		if err != nil {
+			return false, err
+		}
+		for _, s := range subs {
+			if s.DeployStatus.Failed() || s.DeployStatus.Aborted() {
+				return false, fmt.Errorf("%s: %s: %s", s.Name, s.DeployStatus, s.ErrorDescription)
+			}
+			if s.DeployStatus != dc.Complete {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+}
+
 type fleet struct {
 	Subclouds []*dc.Subcloud
 	Groups    []*dc.Group
@@ -278,21 +299,7 @@ func testCrashResume(t *testing.T, bin string, storeArgs ...string) {
 		t.Errorf("restart did not log resumed deploys")
 	}
 	c2 := d2.client(t)
-	waitFor(t, "every deploy complete after restart", 60*time.Second, func() (bool, error) {
-		subs, err := c2.Subclouds(ctx)
-		if err != nil {
-			return false, err
-		}
-		for _, s := range subs {
-			if s.DeployStatus.Failed() || s.DeployStatus.Aborted() {
-				return false, fmt.Errorf("%s: %s: %s", s.Name, s.DeployStatus, s.ErrorDescription)
-			}
-			if s.DeployStatus != dc.Complete {
-				return false, nil
-			}
-		}
-		return true, nil
-	})
+	waitAllComplete(t, c2, "every deploy complete after restart")
 	after := listFleet(t, c2)
 	// Same subclouds and groups: only the deploy progress moved on.
 	opts := cmp.Options{

@@ -105,21 +105,7 @@ func TestStandbyFailover(t *testing.T) {
 		t.Error("the new active controller did not log resumed deploys")
 	}
 	cb := b.client(t)
-	waitFor(t, "every deploy complete on the new active controller", 60*time.Second, func() (bool, error) {
-		subs, err := cb.Subclouds(ctx)
-		if err != nil {
-			return false, err
-		}
-		for _, s := range subs {
-			if s.DeployStatus.Failed() || s.DeployStatus.Aborted() {
-				return false, fmt.Errorf("%s: %s: %s", s.Name, s.DeployStatus, s.ErrorDescription)
-			}
-			if s.DeployStatus != dc.Complete {
-				return false, nil
-			}
-		}
-		return true, nil
-	})
+	waitAllComplete(t, cb, "every deploy complete on the new active controller")
 	after := listFleet(t, cb)
 	if len(after.Subclouds) != len(before.Subclouds) || len(after.Groups) != len(before.Groups) {
 		t.Fatalf("fleet before the failover: %d subclouds, %d groups; after: %d, %d",
