@@ -217,9 +217,13 @@ func medianRatio(a, b []float64) float64 {
 	return median(r)
 }
 
+// median is the middle value of v, or the mean of the two middle values.
 func median(v []float64) float64 {
 	s := slices.Clone(v)
 	slices.Sort(s)
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
 	return s[len(s)/2]
 }
 
