@@ -179,7 +179,11 @@ func (m *Manager) lockWriter(ctx context.Context) error {
 	standby := time.AfterFunc(time.Second, func() {
 		m.log.InfoContext(ctx, "another manager holds the store writer lock; standing by")
 	})
-	lost, unlock, err := wl.LockWriter(ctx)
+	// Close ends the wait too.
+	lctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	defer context.AfterFunc(m.base, func() { cancel(ErrClosed) })()
+	lost, unlock, err := wl.LockWriter(lctx)
 	standby.Stop()
 	if err != nil {
 		return fmt.Errorf("dc: take the store writer lock: %w", err)

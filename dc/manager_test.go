@@ -511,3 +511,37 @@ func TestCloseStopsWorkersAndRefusesCalls(t *testing.T) {
 		t.Fatalf("AddSubcloud after Close: err = %v, want ErrClosed", err)
 	}
 }
+
+// TestCloseEndsStandby: a Manager waiting for the store's writer lock
+// (another Manager holds it) stops waiting when it is closed.
+func TestCloseEndsStandby(t *testing.T) {
+	ctx := context.Background()
+	active, store := newManager(t, dc.Options{})
+	if err := active.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	standby, err := dc.NewManager(store.Reopen(), dc.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan error, 1)
+	go func() { started <- standby.Start(ctx) }()
+	select {
+	case err := <-started:
+		t.Fatalf("second Manager started while the first holds the lock: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- standby.Close() }()
+	select {
+	case err := <-started:
+		if !errors.Is(err, dc.ErrClosed) {
+			t.Errorf("Start of a closed standby: %v, want ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not end the standby's wait")
+	}
+	if err := <-closed; err != nil {
+		t.Errorf("Close: %v", err)
+	}
+}
