@@ -154,10 +154,12 @@ func TestValidationErrorMessage(t *testing.T) {
 func TestTextFieldUpdates(t *testing.T) {
 	ctx := context.Background()
 	m, _ := newManager(t, dc.Options{Sealer: sealer(t)})
-	s, err := m.AddSubcloud(ctx, dctest.AddRequest(0))
+	added, err := m.AddSubcloud(ctx, dctest.AddRequest(0))
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Its deploy writes too: compare revisions once it has finished.
+	s := dctest.WaitDeploy(t, m, added.Name, dc.Complete)
 	g, err := m.CreateGroup(ctx, dc.GroupRequest{Name: "east", UpdateApplyType: dc.ApplyParallel, MaxParallelSubclouds: 2})
 	if err != nil {
 		t.Fatal(err)
