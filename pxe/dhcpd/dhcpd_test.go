@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/atoll-edge/atoll/pxe/dhcpd"
+	"github.com/atoll-edge/atoll/pxe/dhcpd/dhcpdtest"
 	"github.com/atoll-edge/atoll/pxe/dhcpd/internal/labproc"
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/iana"
@@ -110,7 +111,7 @@ func TestRequestForAnotherServerWithdrawsOffer(t *testing.T) {
 }
 
 func TestExpiredLeaseReclaimedOldestFirst(t *testing.T) {
-	clk := newClock()
+	clk := dhcpdtest.NewClock()
 	p := poolA("10.10.0.10", "10.10.0.12")
 	p.LeaseTime = time.Minute
 	s := newServer(t, dhcpd.Options{Pools: []dhcpd.Pool{p}, Now: clk.Now})
@@ -132,7 +133,7 @@ func TestExpiredLeaseReclaimedOldestFirst(t *testing.T) {
 }
 
 func TestOfferTimesOut(t *testing.T) {
-	clk := newClock()
+	clk := dhcpdtest.NewClock()
 	s := newServer(t, dhcpd.Options{Pools: []dhcpd.Pool{poolA("10.10.0.10", "10.10.0.10")}, Now: clk.Now, OfferTimeout: 10 * time.Second})
 	handle(t, s, mustDiscover(t, mac(1)))
 	if _, err := s.Handle(context.Background(), mustDiscover(t, mac(2))); !errors.Is(err, dhcpd.ErrPoolExhausted) {
@@ -143,7 +144,7 @@ func TestOfferTimesOut(t *testing.T) {
 }
 
 func TestReleaseDeclineInform(t *testing.T) {
-	clk := newClock()
+	clk := dhcpdtest.NewClock()
 	s := newServer(t, dhcpd.Options{Pools: []dhcpd.Pool{poolA("10.10.0.10", "10.10.0.11")}, Now: clk.Now, DeclineHold: time.Minute})
 	ack := dora(t, s, mac(1))
 	rel, _ := dhcpv4.NewReleaseFromACK(ack)

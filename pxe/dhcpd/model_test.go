@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/atoll-edge/atoll/pxe/dhcpd"
+	"github.com/atoll-edge/atoll/pxe/dhcpd/dhcpdtest"
 	"github.com/insomniacslk/dhcp/dhcpv4"
 )
 
@@ -35,7 +36,7 @@ func TestRandomOperationsNeverShareAnAddress(t *testing.T) {
 		leaseTime = 2 * time.Minute
 	)
 	rng := rand.New(rand.NewPCG(1, 2))
-	clk := newClock()
+	clk := dhcpdtest.NewClock()
 	path := filepath.Join(memTempDir(t), "leases.log")
 	p := poolA("10.10.0.10", "10.10.0.29")
 	p.LeaseTime = leaseTime

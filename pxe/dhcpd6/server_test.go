@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/atoll-edge/atoll/pxe/dhcpd"
+	"github.com/atoll-edge/atoll/pxe/dhcpd/dhcpdtest"
 	"github.com/atoll-edge/atoll/pxe/dhcpd6"
 )
 
@@ -80,7 +81,7 @@ func TestConcurrentClientsNeverShareAnAddress(t *testing.T) {
 }
 
 func TestRenewRebindRelease(t *testing.T) {
-	clock := newClock()
+	clock := dhcpdtest.NewClock()
 	st := dhcpd.NewMemoryStore()
 	s := newServer(t, dhcpd6.Options{Leases: st, Now: clock.Now})
 	rep := bind(t, s, 1)
@@ -129,7 +130,7 @@ func TestRenewRebindRelease(t *testing.T) {
 }
 
 func TestDeclineHoldsTheAddress(t *testing.T) {
-	clock := newClock()
+	clock := dhcpdtest.NewClock()
 	s := newServer(t, dhcpd6.Options{Now: clock.Now, DeclineHold: time.Minute,
 		Pools: []dhcpd6.Pool{poolOf(prefixA, "fd00:a::100", "fd00:a::101")}})
 	rep := bind(t, s, 1)

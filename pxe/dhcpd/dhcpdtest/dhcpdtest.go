@@ -291,3 +291,27 @@ func testModel(ctx context.Context, t *testing.T, h Harness) {
 	}
 	closeStore(ctx, t, h, s)
 }
+
+// Clock is a settable clock for a test and the server it drives (pass
+// its Now as Options.Now); safe for concurrent use.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a Clock at 2026-11-23 00:00 UTC.
+func NewClock() *Clock { return &Clock{t: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
